@@ -1,0 +1,295 @@
+"""The applier: Plan → provider calls → lockfile checkpoints.
+
+Knows plans, not HTTP. Runs changes concurrently under a per-instance cap,
+batches creates where the provider's `max_batch` allows, and records every
+successful remote action in the lockfile at once, so a crash loses at most
+the action in flight. A failed change does not stop the others (as with
+Terraform); every failure is reported at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from reconciler.audio import sha256_bytes
+from reconciler.errors import NotFoundError, PlanError, ProviderError, ReconcilerError
+from reconciler.lockfile import LockEntry, LockfileStore, utc_now
+from reconciler.model import Desired, DesiredAsset, RemoteAsset
+from reconciler.plan import Action, Change, Plan, ReplaceStrategy
+from reconciler.providers.base import Provider
+
+Listener = Callable[[str, Change, str], None]  # (event, change, detail); event: start | done | error
+
+
+@dataclass
+class ApplyReport:
+    added: int = 0
+    changed: int = 0
+    replaced: int = 0
+    destroyed: int = 0
+    adopted: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def count(self, action: Action) -> None:
+        attr = {
+            Action.CREATE: "added",
+            Action.UPDATE: "changed",
+            Action.REPLACE: "replaced",
+            Action.DELETE: "destroyed",
+            Action.ADOPT: "adopted",
+        }.get(action)
+        if attr:
+            setattr(self, attr, getattr(self, attr) + 1)
+
+
+def lock_entry(asset: DesiredAsset, remote: RemoteAsset, *, name: str | None = None,
+               superseded: list[str] | None = None, provider_type: str) -> LockEntry:
+    return LockEntry(
+        instance=asset.instance,
+        type=provider_type,
+        remote_id=remote.remote_id,
+        name=name or asset.name,
+        description=asset.description,
+        sha256=asset.sha256,
+        size=asset.size,
+        applied_at=utc_now(),
+        protect=asset.protect,
+        duration=asset.audio.duration if asset.audio else None,
+        format=asset.audio.format if asset.audio else None,
+        superseded=superseded or [],
+    )
+
+
+def effective_concurrency(provider: Provider, parallelism: int | None) -> int:
+    caps = provider.capabilities
+    if parallelism is None:
+        return caps.max_concurrency
+    if caps.hard_concurrency_limit:
+        return max(1, min(parallelism, caps.max_concurrency))
+    return max(1, parallelism)
+
+
+class Applier:
+    def __init__(
+        self,
+        plan: Plan,
+        desired: Desired,
+        store: LockfileStore,
+        providers: Mapping[str, Provider],
+        *,
+        parallelism: int | None = None,
+        listener: Listener | None = None,
+    ) -> None:
+        self.plan = plan
+        self.desired = desired
+        self.store = store
+        self.providers = providers
+        self.listener = listener or (lambda *_: None)
+        self.report = ApplyReport()
+        self.failed: set[str] = set()
+        self.slots = {
+            name: asyncio.Semaphore(effective_concurrency(p, parallelism)) for name, p in providers.items()
+        }
+
+    # --- driver ------------------------------------------------------------
+    async def run(self) -> ApplyReport:
+        changes = self.plan.actionable
+        first = [c for c in changes if not c.depends_on]
+        later = [c for c in changes if c.depends_on]
+        await self._run_wave(first)
+        await self._run_wave(later)
+        return self.report
+
+    async def _run_wave(self, changes: list[Change]) -> None:
+        tasks = []
+        batched: dict[str, list[Change]] = defaultdict(list)
+        for change in changes:
+            provider = self.providers[change.instance]
+            blocked = [d for d in change.depends_on if d in self.failed]
+            if blocked:
+                self._fail(change, f"skipped: {', '.join(blocked)} failed first")
+                continue
+            if change.action is Action.CREATE and provider.capabilities.max_batch > 1:
+                batched[change.instance].append(change)
+            else:
+                tasks.append(self._guarded(change))
+        for instance, creates in batched.items():
+            size = self.providers[instance].capabilities.max_batch
+            for i in range(0, len(creates), size):
+                tasks.append(self._create_batch(instance, creates[i : i + size]))
+        await asyncio.gather(*tasks)
+
+    def _fail(self, change: Change, message: str) -> None:
+        self.failed.add(change.address)
+        self.report.errors.append(f"{change.address}: {message}")
+        self.listener("error", change, message)
+
+    async def _guarded(self, change: Change) -> None:
+        async with self.slots[change.instance]:
+            started = time.monotonic()
+            self.listener("start", change, "")
+            try:
+                detail = await self._execute(change)
+            except ReconcilerError as exc:
+                self._fail(change, exc.render())
+                return
+            self.report.count(change.action)
+            self.listener("done", change, f"after {time.monotonic() - started:.1f}s{detail}")
+
+    # --- helpers -------------------------------------------------------------
+    def _asset(self, change: Change) -> DesiredAsset:
+        asset = self.desired.asset(change.address)
+        if asset is None:
+            raise PlanError(f"{change.address} is not declared in the config")
+        return asset
+
+    def _read(self, asset: DesiredAsset) -> bytes:
+        assert asset.file is not None
+        try:
+            data = asset.file.read_bytes()
+        except OSError as exc:
+            raise PlanError(f"cannot read {asset.file}: {exc.strerror}") from None
+        if sha256_bytes(data) != asset.sha256:
+            raise PlanError(
+                f"{asset.file} changed after it was planned",
+                hint="Run `reconciler plan` again and review the new plan.",
+            )
+        return data
+
+    def _record(self, asset: DesiredAsset, remote: RemoteAsset, **kw) -> None:
+        provider_type = self.desired.instances[asset.instance].type
+        self.store.record(asset.address, lock_entry(asset, remote, provider_type=provider_type, **kw))
+
+    # --- one change ------------------------------------------------------------
+    async def _execute(self, change: Change) -> str:
+        provider = self.providers[change.instance]
+        if change.reason == "superseded":
+            return await self._delete_superseded(provider, change)
+        if change.action is Action.CREATE:
+            asset = self._asset(change)
+            remote = await provider.create_resolving(asset, self._read(asset))
+            self._record(asset, remote)
+            return f" [id={remote.remote_id}]"
+        if change.action is Action.ADOPT:
+            return await self._adopt(provider, change)
+        if change.action is Action.UPDATE:
+            asset = self._asset(change)
+            assert change.remote_id is not None
+            remote = await provider.update(change.remote_id, name=asset.name, description=asset.description)
+            self._record(asset, remote or RemoteAsset(remote_id=change.remote_id, name=asset.name))
+            return f" [id={(remote.remote_id if remote else change.remote_id)}]"
+        if change.action is Action.REPLACE:
+            return await self._replace(provider, change)
+        if change.action is Action.DELETE:
+            assert change.remote_id is not None
+            if not change.forget_only:
+                await self._delete(provider, change.remote_id)
+            if change.reason != "unmanaged_prune":
+                self.store.forget(change.address)
+            return f" [id={change.remote_id}]"
+        raise PlanError(f"{change.address}: no way to apply action {change.action}")
+
+    async def _delete(self, provider: Provider, remote_id: str) -> None:
+        try:
+            await provider.delete(remote_id)
+        except NotFoundError:
+            pass  # already gone: the goal is reached
+
+    async def _delete_superseded(self, provider: Provider, change: Change) -> str:
+        assert change.remote_id is not None
+        if not change.forget_only:
+            await self._delete(provider, change.remote_id)
+        entry = self.store.state.assets.get(change.address) if self.store.state else None
+        if entry is not None and change.remote_id in entry.superseded:
+            left = [s for s in entry.superseded if s != change.remote_id]
+            self.store.record(change.address, entry.model_copy(update={"superseded": left}))
+        return f" [id={change.remote_id}]"
+
+    async def _adopt(self, provider: Provider, change: Change) -> str:
+        asset = self._asset(change)
+        assert change.remote_id is not None
+        remote = RemoteAsset(remote_id=change.remote_id, name=asset.name)
+        self._record(asset, remote)
+        before = change.before
+        if (
+            before is not None
+            and before.description is not None
+            and before.description != asset.description
+            and provider.capabilities.can_describe
+        ):
+            await provider.update(change.remote_id, name=asset.name, description=asset.description)
+            self._record(asset, remote)
+        return f" [id={change.remote_id}]"
+
+    async def _replace(self, provider: Provider, change: Change) -> str:
+        asset = self._asset(change)
+        data = self._read(asset)
+        old = change.remote_id
+        assert old is not None
+        strategy = change.strategy
+        if strategy is ReplaceStrategy.OVERWRITE:
+            remote = await provider.overwrite(old, asset, data)
+            self._record(asset, remote)
+            return f" [id={remote.remote_id}]"
+        if strategy is ReplaceStrategy.DESTROY_BEFORE_CREATE:
+            await self._delete(provider, old)
+            self.store.forget(asset.address)
+            remote = await provider.create_resolving(asset, data)
+            self._record(asset, remote)
+            return f" [id={remote.remote_id}]"
+        if strategy is ReplaceStrategy.TEMP_NAME:
+            temp = temporary_name(asset.name, asset.sha256, provider.capabilities.name_max_length)
+            remote = await provider.create_resolving(asset, data, name=temp)
+            self._record(asset, remote, name=temp, superseded=[old])
+            await self._delete(provider, old)
+            self._record(asset, remote, name=temp)
+            renamed = await provider.update(remote.remote_id, name=asset.name, description=asset.description)
+            self._record(asset, renamed or remote)
+            return f" [id={remote.remote_id}]"
+        # create first; the old one is deleted (or left for a person, where the API cannot)
+        remote = await provider.create_resolving(asset, data)
+        self._record(asset, remote, superseded=[old])
+        if strategy is ReplaceStrategy.CREATE_BEFORE_DESTROY:
+            await self._delete(provider, old)
+            self._record(asset, remote)
+        return f" [id={remote.remote_id}]"
+
+    async def _create_batch(self, instance: str, changes: list[Change]) -> None:
+        provider = self.providers[instance]
+        async with self.slots[instance]:
+            items = []
+            for change in changes:
+                try:
+                    asset = self._asset(change)
+                    items.append((change, asset, self._read(asset)))
+                except ReconcilerError as exc:
+                    self._fail(change, exc.render())
+            if not items:
+                return
+            for change, _, _ in items:
+                self.listener("start", change, "")
+            started = time.monotonic()
+            try:
+                results = await provider.create_batch([(a, d) for _, a, d in items])
+            except ProviderError as exc:
+                for change, _, _ in items:
+                    self._fail(change, exc.render())
+                return
+            for (change, asset, _), result in zip(items, results, strict=True):
+                if isinstance(result, ProviderError):
+                    self._fail(change, result.render())
+                    continue
+                self._record(asset, result)
+                self.report.count(change.action)
+                self.listener("done", change, f"after {time.monotonic() - started:.1f}s [id={result.remote_id}]")
+
+
+def temporary_name(name: str, sha256: str, max_length: int | None) -> str:
+    suffix = f"~{sha256[:8]}"
+    if max_length is not None and len(name) + len(suffix) > max_length:
+        name = name[: max_length - len(suffix)]
+    return name + suffix

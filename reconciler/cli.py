@@ -1,0 +1,284 @@
+"""The command line: parse, call one function, render, pick the exit code.
+
+Exit codes: 0 success; 1 error; 2 (`plan --detailed-exitcode`) changes
+present. Usage errors exit 1 too, so 2 always means "changes".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler import __version__, engine
+from reconciler.config import DEFAULT_CONFIG, load_config
+from reconciler.errors import ReconcilerError
+from reconciler.lockfile import LockfileStore, read_lockfile
+from reconciler.plan import Action, Change, Plan
+from reconciler.providers import PROVIDERS
+from reconciler.render.text import render_text, summary_line
+
+log = logging.getLogger(__name__)
+
+
+class ReconcilerGroup(click.Group):
+    """Catches every ReconcilerError in one place: `Error: ...`, exit 1."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        debug = "--debug" in (args if args is not None else sys.argv[1:])
+        try:
+            rv = super().main(args, prog_name or "reconciler", complete_var, standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else 0
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            code = 1
+        except click.ClickException as exc:
+            exc.show()
+            code = 1
+        except ReconcilerError as exc:
+            if debug:
+                raise
+            click.echo(f"Error: {exc.render()}", err=True)
+            code = 1
+        except KeyboardInterrupt:
+            click.echo("Interrupted. The lockfile holds every action that completed.", err=True)
+            code = 1
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def use_color(no_color: bool) -> bool:
+    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def common_options(func):
+    """-c/--config, -v/--verbose, --debug, --no-color on every command."""
+
+    @click.option(
+        "-c", "--config", "config_path", type=click.Path(path_type=Path), default=DEFAULT_CONFIG,
+        show_default=True, help="Path to reconciler.toml.",
+    )
+    @click.option("-v", "--verbose", count=True, help="Log each provider call (secrets redacted).")
+    @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+    @click.option("--no-color", is_flag=True, help="Never colour the output (NO_COLOR is honoured too).")
+    @functools.wraps(func)
+    def wrapper(*args, verbose: int, debug: bool, **kwargs):
+        level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+target_option = click.option(
+    "--target", "targets", multiple=True, metavar="ADDRESS",
+    help="Limit to this address (repeatable; 'instance.*' matches an instance).",
+)
+verify_option = click.option(
+    "--verify-content", is_flag=True,
+    help="Download recorded assets where the provider allows and compare their sha256.",
+)
+
+
+@click.group(cls=ReconcilerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reconciler")
+def cli() -> None:
+    """Terraform for telephony audio: plan and apply IVR prompts to provider accounts."""
+
+
+@cli.command()
+@common_options
+@target_option
+@verify_option
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none, 1 on error.")
+def plan(config_path: Path, targets: tuple[str, ...], verify_content: bool, detailed_exitcode: bool, no_color: bool) -> int:
+    """Show what apply would change."""
+    desired = load_config(config_path)
+    recorded = read_lockfile(desired.lockfile_path)
+    result = asyncio.run(engine.plan_once(desired, recorded, targets=targets, verify_content=verify_content))
+    click.echo(render_text(result, color=use_color(no_color)), nl=False)
+    return 2 if detailed_exitcode and result.has_changes else 0
+
+
+VERBS = {
+    Action.CREATE: ("Creating...", "Creation complete"),
+    Action.UPDATE: ("Modifying...", "Modifications complete"),
+    Action.REPLACE: ("Replacing...", "Replacement complete"),
+    Action.DELETE: ("Destroying...", "Destruction complete"),
+    Action.ADOPT: ("Adopting...", "Adoption complete"),
+}
+
+
+class ApplyProgress:
+    """Terraform-style lines; a progress bar as well on a terminal."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self.progress = None
+
+    def begin(self, total: int) -> None:
+        if self.tty and total:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self.progress = Progress(TextColumn("Applying"), BarColumn(), MofNCompleteColumn(), transient=True)
+            self.task = self.progress.add_task("apply", total=total)
+            self.progress.start()
+
+    def end(self) -> None:
+        if self.progress:
+            self.progress.stop()
+
+    def __call__(self, event: str, change: Change, detail: str) -> None:
+        start, done = VERBS.get(change.action, ("Working...", "Complete"))
+        if event == "start":
+            line = f"{change.address}: {start}"
+        elif event == "done":
+            line = f"{change.address}: {done} {detail}"
+        else:
+            line = f"{change.address}: failed"
+        if self.progress:
+            self.progress.console.print(line, markup=False, highlight=False)
+            if event != "start":
+                self.progress.advance(self.task)
+        else:
+            click.echo(line)
+
+
+@cli.command()
+@common_options
+@target_option
+@verify_option
+@click.option("--auto-approve", is_flag=True, help="Apply without asking.")
+@click.option("--parallelism", type=click.IntRange(min=1), default=None, help="Concurrent actions per instance (never above a provider's documented limit).")
+def apply(config_path: Path, targets: tuple[str, ...], verify_content: bool, auto_approve: bool, parallelism: int | None, no_color: bool) -> int:
+    """Make the providers match the configuration."""
+    desired = load_config(config_path)
+    color = use_color(no_color)
+    progress = ApplyProgress(tty=sys.stdout.isatty())
+
+    def confirm(planned: Plan) -> bool:
+        click.echo(render_text(planned, color=color))
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                raise ReconcilerError(
+                    "refusing to apply: stdin is not a terminal, so the plan cannot be confirmed",
+                    hint="Review the plan and run `reconciler apply --auto-approve`.",
+                )
+            if not click.confirm("Apply these changes?", default=False):
+                return False
+        progress.begin(len(planned.actionable))
+        return True
+
+    with LockfileStore(desired.lockfile_path) as store:
+        try:
+            outcome = asyncio.run(
+                engine.plan_and_apply(
+                    desired, store, targets=targets, verify_content=verify_content,
+                    parallelism=parallelism, confirm=confirm, listener=progress,
+                )
+            )
+        finally:
+            progress.end()
+    if outcome.report is None:
+        if outcome.plan.has_changes:
+            click.echo("Apply cancelled.")
+            return 1
+        click.echo(render_text(outcome.plan, color=color), nl=False)
+        return 0
+    r = outcome.report
+    line = f"Apply complete: {r.added} added, {r.changed} changed, {r.replaced} replaced, {r.destroyed} destroyed"
+    line += f", {r.adopted} adopted." if r.adopted else "."
+    if r.errors:
+        click.echo("")
+        for err in r.errors:
+            click.echo(f"Error: {err}", err=True)
+        click.echo(line.replace("Apply complete", "Apply failed"), err=True)
+        click.echo("The lockfile records every action that succeeded; fix the errors and apply again.", err=True)
+        return 1
+    click.echo(line)
+    return 0
+
+
+@cli.command()
+@common_options
+def validate(config_path: Path, no_color: bool) -> int:
+    """Check the config and every audio file offline."""
+    desired = load_config(config_path)
+    assets = desired.all_assets()
+    click.echo(
+        f"Success! The configuration is valid: {len(assets)} asset(s) on "
+        f"{len(desired.instances)} instance(s)."
+    )
+    return 0
+
+
+STARTER = '''\
+# reconciler.toml: which audio belongs on which provider account.
+# Plan with `reconciler plan`, apply with `reconciler apply`.
+
+[settings]
+# lockfile = "reconciler.lock"        # beside this file by default; commit it
+
+[providers.local]                     # instance name: [a-z0-9_-]+
+type = "directory"                    # directory | see `reconciler providers`
+path = "build/sounds"                 # the target folder, relative to this file
+prune = false                         # true: also delete files neither declared nor recorded
+
+# One table per asset; its address is "local.welcome".
+# [providers.local.assets.welcome]
+# file = "audio/welcome.wav"          # relative to this file
+# name = "welcome"                    # remote name; default: the key
+# description = "Main greeting"
+# protect = false                     # true: a plan that would delete or replace it fails
+
+# Or one asset per matching file (key and name: the file stem).
+# [[providers.local.glob]]
+# pattern = "audio/*.wav"
+'''
+
+
+@cli.command()
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=DEFAULT_CONFIG, show_default=True, help="Where to write the starter config.")
+def init(config_path: Path) -> int:
+    """Write a commented starter reconciler.toml."""
+    if config_path.exists():
+        raise ReconcilerError(f"{config_path} already exists; not overwriting it", hint="Remove it first or pick another path with -c.")
+    config_path.write_text(STARTER)
+    click.echo(f"Wrote {config_path}. Declare your assets in it, then run `reconciler plan -c {config_path}`.")
+    return 0
+
+
+@cli.command(name="providers")
+def providers_cmd() -> int:
+    """List provider types and their capabilities."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Provider types")
+    for col in ("type", "list", "download", "rename", "description", "delete", "batch", "concurrency", "max size", "formats"):
+        table.add_column(col)
+    yes = lambda b: "yes" if b else "no"  # noqa: E731
+    for name, cls in sorted(PROVIDERS.items()):
+        c = cls.capabilities
+        table.add_row(
+            name, yes(c.can_list), yes(c.can_download), yes(c.can_rename), yes(c.can_describe),
+            yes(c.can_delete), str(c.max_batch),
+            f"{c.max_concurrency}{' (hard)' if c.hard_concurrency_limit else ''}",
+            f"{c.max_bytes // (1024 * 1024)} MiB" if c.max_bytes else "-",
+            ",".join(sorted(c.formats)),
+        )
+    Console(no_color="NO_COLOR" in os.environ).print(table)
+    return 0
+
+
+def main() -> None:
+    cli.main(prog_name="reconciler")
+
+
+__all__ = ["cli", "main", "summary_line"]

@@ -1,0 +1,262 @@
+"""reconciler.toml → Desired.
+
+Read with the standard library's tomllib (TOML 1.0), validated with one
+pydantic settings model per provider type, selected by `type`, so an error
+names the field. Every local audio file is read, hashed and inspected here,
+before any network call.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob as globlib
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from reconciler.audio import NotAudioError, file_digest, inspect_bytes
+from reconciler.errors import ConfigError
+from reconciler.model import Desired, DesiredAsset, DesiredInstance
+from reconciler.providers import PROVIDERS, Provider
+from reconciler.providers.base import ASSET_KEY, INSTANCE_NAME, AssetSpec, ProviderSettings
+
+DEFAULT_CONFIG = "reconciler.toml"
+DEFAULT_LOCKFILE = "reconciler.lock"
+
+
+class Settings(BaseModel):
+    """`[settings]`"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lockfile: str = Field(default=DEFAULT_LOCKFILE, description="Lockfile path, relative to the config file.")
+
+
+class ConfigFile(BaseModel):
+    """The top level of reconciler.toml (provider tables validated per type)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    settings: Settings = Field(default_factory=Settings)
+    providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+def _known_keys() -> set[str]:
+    keys: set[str] = set(ConfigFile.model_fields) | set(Settings.model_fields)
+    for cls in PROVIDERS.values():
+        model = cls.settings_model
+        keys |= set(model.model_fields)
+        for name in ("assets",):
+            annotation = model.model_fields[name].annotation
+            for arg in getattr(annotation, "__args__", ()):
+                if isinstance(arg, type) and issubclass(arg, BaseModel):
+                    keys |= set(arg.model_fields)
+    keys |= set(AssetSpec.model_fields)
+    return keys
+
+
+def did_you_mean(word: str, choices: set[str] | list[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _describe_errors(exc: ValidationError, prefix: str) -> list[str]:
+    reasons = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        path = f"{prefix}.{loc}" if prefix and loc else prefix or loc
+        if err["type"] == "extra_forbidden":
+            key = str(err["loc"][-1])
+            reasons.append(f"{path}: unknown key{did_you_mean(key, _known_keys())}")
+        elif err["type"] == "missing":
+            reasons.append(f"{path}: required key is missing")
+        else:
+            reasons.append(f"{path}: {err['msg']}")
+    return reasons
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            "config file not found",
+            file=str(path),
+            hint="Pass the right path with -c/--config, or create one with `reconciler init`.",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file: {exc.strerror}", file=str(path)) from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError("config file is not UTF-8 text", file=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"malformed TOML: {exc}", file=str(path), hint="Fix the syntax at that line and column."
+        ) from None
+
+
+def parse_provider_settings(instance: str, table: dict[str, Any], file: str) -> ProviderSettings:
+    """Validate one `[providers.<instance>]` table with its type's model."""
+    if not INSTANCE_NAME.match(instance):
+        raise ConfigError(
+            f"providers.{instance}: instance names may only use a-z, 0-9, '_' and '-'", file=file
+        )
+    type_name = table.get("type")
+    if type_name is None:
+        raise ConfigError(
+            f"providers.{instance}: required key 'type' is missing",
+            file=file,
+            hint=f"Known provider types: {', '.join(sorted(PROVIDERS))}.",
+        )
+    if type_name not in PROVIDERS:
+        raise ConfigError(
+            f"providers.{instance}.type: unknown provider type '{type_name}'"
+            f"{did_you_mean(str(type_name), set(PROVIDERS))}",
+            file=file,
+            hint=f"Known provider types: {', '.join(sorted(PROVIDERS))}.",
+        )
+    model = PROVIDERS[type_name].settings_model
+    try:
+        return model.model_validate(table)
+    except ValidationError as exc:
+        raise ConfigError(
+            "invalid configuration", file=file, reasons=_describe_errors(exc, f"providers.{instance}")
+        ) from None
+
+
+def _read_asset_file(path: Path, where: str, file: str) -> tuple[str, int, Any]:
+    try:
+        sha, size, data = file_digest(path)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{where}: audio file {path} does not exist",
+            file=file,
+            hint="Fix the path (it is relative to the config file) or add the file.",
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{where}: {path} is a folder, not an audio file", file=file) from None
+    except PermissionError:
+        raise ConfigError(
+            f"{where}: audio file {path} is not readable (permission denied)",
+            file=file,
+            hint="Fix the file's permissions.",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}", file=file) from None
+    try:
+        info = inspect_bytes(data)
+    except NotAudioError as exc:
+        raise ConfigError(
+            f"{where}: {path} is not audio: {exc}",
+            file=file,
+            hint="Check the file: its extension does not matter, its content does.",
+        ) from None
+    return sha, size, info
+
+
+def _expand_assets(
+    instance: str, settings: ProviderSettings, base: Path, file: str
+) -> dict[str, tuple[str, AssetSpec]]:
+    """key -> (where, spec): explicit assets, plus one per file matched by a glob.
+    An explicit asset with a glob-derived key overrides it."""
+    out: dict[str, tuple[str, AssetSpec]] = {}
+    spec_model = type(settings).model_fields["assets"].annotation.__args__[1]
+    for i, g in enumerate(settings.glob):
+        where = f"providers.{instance}.glob[{i}]"
+        matches = sorted(globlib.glob(str(base / g.pattern), recursive=True))
+        if not matches:
+            raise ConfigError(f"{where}: pattern '{g.pattern}' matches no file", file=file)
+        for match in matches:
+            path = Path(match)
+            if not path.is_file():
+                continue
+            key = path.stem
+            if not ASSET_KEY.match(key):
+                raise ConfigError(
+                    f"{where}: file {path.name} gives the key '{key}', which may only use "
+                    "letters, digits, '_', '-' and '.'",
+                    file=file,
+                    hint="Rename the file, or declare it under [providers.*.assets] with its own key.",
+                )
+            if key in out:
+                raise ConfigError(
+                    f"{where}: two files give the key '{key}' ({out[key][1].file} and "
+                    f"{path.relative_to(base)})",
+                    file=file,
+                )
+            spec = spec_model.model_validate(
+                {"file": str(path.relative_to(base)), "description": g.description, "protect": g.protect}
+            )
+            out[key] = (where, spec)
+    for key, spec in settings.assets.items():
+        where = f"providers.{instance}.assets.{key}"
+        if not ASSET_KEY.match(key):
+            raise ConfigError(
+                f"{where}: asset keys may only use letters, digits, '_', '-' and '.'", file=file
+            )
+        out[key] = (where, spec)
+    return out
+
+
+def load_config(config_path: Path) -> Desired:
+    """Read, validate and inspect everything the config declares."""
+    config_path = Path(config_path)
+    file = str(config_path)
+    raw = read_toml(config_path)
+    try:
+        top = ConfigFile.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError("invalid configuration", file=file, reasons=_describe_errors(exc, "")) from None
+    base = config_path.resolve().parent
+    desired = Desired(config_path=config_path, lockfile_path=base / top.settings.lockfile)
+    for instance, table in top.providers.items():
+        settings = parse_provider_settings(instance, table, file)
+        provider_cls = PROVIDERS[settings.type]
+        provider = provider_cls(instance, settings, base_dir=base)
+        assets: dict[str, DesiredAsset] = {}
+        names: dict[str, str] = {}
+        problems: list[str] = []
+        for key, (where, spec) in _expand_assets(instance, settings, base, file).items():
+            asset = build_asset(instance, key, spec, base, where, file, provider)
+            if asset.name in names:
+                raise ConfigError(
+                    f"{where}: remote name '{asset.name}' is also used by {names[asset.name]}",
+                    file=file,
+                    hint="Names are unique within an instance: set a distinct `name`.",
+                )
+            names[asset.name] = asset.address
+            problems += [f"{where} ({spec.file}): {p}" for p in provider.check_asset(asset)]
+            assets[asset.address] = asset
+        if problems:
+            raise ConfigError(
+                f"assets on instance '{instance}' are not acceptable to {settings.type}",
+                file=file,
+                reasons=problems,
+            )
+        desired.instances[instance] = DesiredInstance(
+            name=instance, type=settings.type, settings=settings, assets=assets
+        )
+    return desired
+
+
+def build_asset(
+    instance: str, key: str, spec: AssetSpec, base: Path, where: str, file: str, provider: Provider
+) -> DesiredAsset:
+    path = (base / spec.file).resolve()
+    sha, size, info = _read_asset_file(path, where, file)
+    return DesiredAsset(
+        address=f"{instance}.{key}",
+        instance=instance,
+        key=key,
+        name=spec.name or key,
+        description=spec.description,
+        protect=spec.protect,
+        file=path,
+        sha256=sha,
+        size=size,
+        audio=info,
+        spec=spec,
+    )

@@ -1,0 +1,145 @@
+"""The workflow around the pure parts: open providers, observe, plan, apply.
+
+This is the only place that joins config, lockfile, providers, planner and
+applier; the CLI calls it and renders what it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from reconciler import planner
+from reconciler.applier import Applier, ApplyReport, Listener
+from reconciler.audio import sha256_bytes
+from reconciler.errors import ProviderError
+from reconciler.lockfile import Lockfile, LockfileStore
+from reconciler.model import Desired, ObservedInstance, RemoteAsset
+from reconciler.plan import Plan
+from reconciler.providers import PROVIDERS, Provider
+
+
+def build_providers(desired: Desired) -> dict[str, Provider]:
+    base = desired.config_path.resolve().parent
+    providers: dict[str, Provider] = {}
+    for name, inst in desired.instances.items():
+        provider = PROVIDERS[inst.type](name, inst.settings, base_dir=base)
+        provider.check_settings()  # e.g. a missing credential: before any request
+        providers[name] = provider
+    return providers
+
+
+@contextlib.asynccontextmanager
+async def opened(providers: dict[str, Provider]) -> AsyncIterator[dict[str, Provider]]:
+    async with contextlib.AsyncExitStack() as stack:
+        for provider in providers.values():
+            await stack.enter_async_context(provider)
+        yield providers
+
+
+async def _with_content_hashes(
+    provider: Provider, remotes: list[RemoteAsset], wanted: set[str]
+) -> list[RemoteAsset]:
+    """Download the remote ids in `wanted` and fill in their sha256."""
+    async def fill(remote: RemoteAsset) -> RemoteAsset:
+        if remote.remote_id not in wanted or remote.sha256 is not None:
+            return remote
+        data = await provider.download(remote.remote_id)
+        return remote.model_copy(update={"sha256": sha256_bytes(data), "size": len(data)})
+
+    return list(await asyncio.gather(*(fill(r) for r in remotes)))
+
+
+async def observe_instance(
+    provider: Provider, desired: Desired, recorded: Lockfile, *, verify_content: bool
+) -> ObservedInstance:
+    caps = provider.capabilities
+    if not caps.can_list:
+        return ObservedInstance(assets=None)
+    remotes = await provider.list()
+    warnings: list[str] = []
+    if caps.can_download and not caps.lists_sha256:
+        entries = recorded.for_instance(provider.instance)
+        recorded_ids = {e.remote_id for e in entries.values()}
+        inst = desired.instances[provider.instance]
+        unrecorded_names = {a.name for addr, a in inst.assets.items() if addr not in entries}
+        # adoption candidates are verified by hash; recorded ones only on request
+        wanted = {r.remote_id for r in remotes if r.name in unrecorded_names and r.remote_id not in recorded_ids}
+        if verify_content:
+            wanted |= recorded_ids
+        if wanted:
+            remotes = await _with_content_hashes(provider, remotes, wanted)
+    elif verify_content and not caps.lists_sha256:
+        warnings.append(
+            f"instance '{provider.instance}': {provider.type_name} offers no download; "
+            "--verify-content compared sizes only"
+        )
+    return ObservedInstance(assets=tuple(remotes), warnings=tuple(warnings), content_verified=verify_content)
+
+
+async def observe(
+    desired: Desired, providers: dict[str, Provider], recorded: Lockfile, *, verify_content: bool = False
+) -> dict[str, ObservedInstance]:
+    names = list(providers)
+    results = await asyncio.gather(
+        *(observe_instance(providers[n], desired, recorded, verify_content=verify_content) for n in names)
+    )
+    return dict(zip(names, results, strict=True))
+
+
+def make_plan(
+    desired: Desired,
+    recorded: Lockfile,
+    observed: dict[str, ObservedInstance],
+    providers: dict[str, Provider],
+    targets: Sequence[str],
+) -> Plan:
+    caps = {name: p.capabilities for name, p in providers.items()}
+    return planner.plan(desired, recorded, observed, caps, targets=targets)
+
+
+async def plan_once(
+    desired: Desired, recorded: Lockfile, *, targets: Sequence[str] = (), verify_content: bool = False
+) -> Plan:
+    providers = build_providers(desired)
+    async with opened(providers):
+        observed = await observe(desired, providers, recorded, verify_content=verify_content)
+        return make_plan(desired, recorded, observed, providers, targets)
+
+
+@dataclass
+class ApplyOutcome:
+    plan: Plan
+    report: ApplyReport | None  # None: nothing applied (no changes, or declined)
+
+
+async def plan_and_apply(
+    desired: Desired,
+    store: LockfileStore,
+    *,
+    targets: Sequence[str] = (),
+    verify_content: bool = False,
+    parallelism: int | None = None,
+    confirm: Callable[[Plan], Awaitable[bool] | bool],
+    listener: Listener | None = None,
+) -> ApplyOutcome:
+    """Plan afresh under the held lockfile, ask, apply."""
+    assert store.state is not None
+    providers = build_providers(desired)
+    async with opened(providers):
+        observed = await observe(desired, providers, store.state, verify_content=verify_content)
+        plan = make_plan(desired, store.state, observed, providers, targets)
+        if not plan.has_changes:
+            return ApplyOutcome(plan=plan, report=None)
+        answer = confirm(plan)
+        if asyncio.iscoroutine(answer):
+            answer = await answer
+        if not answer:
+            return ApplyOutcome(plan=plan, report=None)
+        applier = Applier(plan, desired, store, providers, parallelism=parallelism, listener=listener)
+        return ApplyOutcome(plan=plan, report=await applier.run())
+
+
+__all__ = ["ProviderError", "build_providers", "observe", "plan_and_apply", "plan_once"]

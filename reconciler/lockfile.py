@@ -1,0 +1,168 @@
+"""Recorded state: reconciler.lock — read, written atomically, locked.
+
+TOML, deterministic (sorted keys, stable formatting) so its diff reviews well
+in a pull request. Written with tomli-w (the standard library reads TOML but
+cannot write it; tomlkit's comment preservation buys nothing for a generated
+file). Locked with filelock, an advisory OS lock that dies with the process,
+so a killed apply never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import tomllib
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from filelock import FileLock, Timeout
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from reconciler.errors import LockfileError
+
+LOCKFILE_VERSION = 1
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class LockEntry(BaseModel):
+    """What was last applied at one address."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instance: str
+    type: str
+    remote_id: str
+    name: str
+    description: str = ""
+    sha256: str
+    size: int
+    applied_at: str
+    protect: bool = False
+    duration: float | None = None
+    format: str | None = None
+    # remote ids replaced by this address's current one, not yet deleted: a
+    # crash mid-replace leaves them here, and the next plan deletes them
+    superseded: list[str] = Field(default_factory=list)
+    extra: dict[str, str] = Field(default_factory=dict)
+
+
+class Lockfile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = LOCKFILE_VERSION
+    lineage: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    serial: int = 0
+    assets: dict[str, LockEntry] = Field(default_factory=dict)
+
+    def for_instance(self, instance: str) -> dict[str, LockEntry]:
+        return {a: e for a, e in self.assets.items() if e.instance == instance}
+
+
+def _dump(lock: Lockfile) -> bytes:
+    data: dict[str, Any] = {
+        "version": lock.version,
+        "lineage": lock.lineage,
+        "serial": lock.serial,
+        "assets": {
+            address: {k: v for k, v in sorted(entry.model_dump(exclude_none=True).items()) if v != [] and v != {}}
+            for address, entry in sorted(lock.assets.items())
+        },
+    }
+    header = "# reconciler lockfile: which local content sits under which remote id.\n# Generated; commit it, do not edit it by hand.\n"
+    return header.encode() + tomli_w.dumps(data).encode()
+
+
+def read_lockfile(path: Path) -> Lockfile:
+    """The recorded state; an empty one when the file does not exist yet."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Lockfile()
+    except OSError as exc:
+        raise LockfileError(f"cannot read lockfile {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+        lock = Lockfile.model_validate(data)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValidationError) as exc:
+        detail = str(exc).splitlines()[0]
+        raise LockfileError(
+            f"lockfile {path} is corrupt ({detail}); it has not been modified",
+            hint="Restore it from git (`git checkout -- reconciler.lock`) and plan again.",
+        ) from None
+    if lock.version > LOCKFILE_VERSION:
+        raise LockfileError(
+            f"lockfile {path} has format version {lock.version}; this reconciler reads "
+            f"up to {LOCKFILE_VERSION}",
+            hint="Upgrade reconciler.",
+        )
+    return lock
+
+
+def write_lockfile(path: Path, lock: Lockfile) -> None:
+    """Atomic: temp file in the same folder, fsync, rename, fsync the folder."""
+    body = _dump(lock)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(body)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+class LockfileStore:
+    """The lockfile during an apply: hold the lock, checkpoint after every action."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock_path = path.with_name(path.name + ".lck")
+        self._flock = FileLock(str(self.lock_path), timeout=0)
+        self.state: Lockfile | None = None
+
+    def __enter__(self) -> LockfileStore:
+        try:
+            self._flock.acquire()
+        except Timeout:
+            raise LockfileError(
+                f"lockfile {self.path} is held by another reconciler apply",
+                hint="Wait for it to finish. The OS lock dies with its process, so nothing "
+                f"needs removing; {self.lock_path} is only the lock's anchor.",
+            ) from None
+        self.state = read_lockfile(self.path)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._flock.release()
+
+    def _checkpoint(self) -> None:
+        assert self.state is not None
+        self.state.serial += 1
+        write_lockfile(self.path, self.state)
+
+    def record(self, address: str, entry: LockEntry) -> None:
+        assert self.state is not None
+        self.state.assets[address] = entry
+        self._checkpoint()
+
+    def forget(self, address: str) -> None:
+        assert self.state is not None
+        if self.state.assets.pop(address, None) is not None:
+            self._checkpoint()

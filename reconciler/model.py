@@ -1,0 +1,86 @@
+"""The data that flows between the parts: Desired (from the config), Observed
+(from the providers). Recorded lives in `lockfile`, the Plan in `plan`.
+
+Plain pydantic models with no behaviour beyond small derived views, so the
+planner can be tested on values typed out by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reconciler.audio import AudioInfo
+
+
+class RemoteAsset(BaseModel):
+    """One asset as a provider's listing shows it. A field is None when the
+    provider does not report it (the planner then cannot compare it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    remote_id: str
+    name: str
+    description: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    duration: float | None = None
+    format: str | None = None
+    sample_rate: int | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class DesiredAsset(BaseModel):
+    """One declared asset, with the facts read from its local file."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    address: str
+    instance: str
+    key: str
+    name: str
+    description: str = ""
+    protect: bool = False
+    file: Path | None = None
+    sha256: str
+    size: int
+    audio: AudioInfo | None = None
+    spec: Any = None  # the provider's own asset settings (e.g. exolve file_type)
+
+
+class DesiredInstance(BaseModel):
+    """One configured provider instance and the assets declared on it."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    name: str
+    type: str
+    settings: Any
+    assets: dict[str, DesiredAsset] = Field(default_factory=dict)  # by address
+
+
+class Desired(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    config_path: Path
+    lockfile_path: Path
+    instances: dict[str, DesiredInstance] = Field(default_factory=dict)
+
+    def asset(self, address: str) -> DesiredAsset | None:
+        instance = self.instances.get(address.split(".", 1)[0])
+        return instance.assets.get(address) if instance else None
+
+    def all_assets(self) -> list[DesiredAsset]:
+        return [a for inst in self.instances.values() for a in inst.assets.values()]
+
+
+class ObservedInstance(BaseModel):
+    """What one provider instance holds. `assets` is None when it cannot list."""
+
+    model_config = ConfigDict(frozen=True)
+
+    assets: tuple[RemoteAsset, ...] | None
+    warnings: tuple[str, ...] = ()
+    content_verified: bool = False  # sha256 of recorded assets was downloaded and filled in

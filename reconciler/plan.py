@@ -1,0 +1,117 @@
+"""The Plan: data, not behaviour. The planner makes it, renderers read it,
+the applier executes it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PLAN_FORMAT_VERSION = 1
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    ADOPT = "adopt"
+    NOOP = "noop"
+    MANUAL = "manual"  # the provider cannot do it; a person must
+
+
+class ReplaceStrategy(StrEnum):
+    OVERWRITE = "overwrite"  # same id takes new bytes
+    CREATE_BEFORE_DESTROY = "create_before_destroy"
+    TEMP_NAME = "temp_name"  # create under a temporary name, delete old, rename
+    DESTROY_BEFORE_CREATE = "destroy_before_create"
+    CREATE_THEN_MANUAL = "create_then_manual"  # the old one cannot be deleted by API
+
+
+SYMBOLS = {
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.REPLACE: "-/+",
+    Action.DELETE: "-",
+    Action.ADOPT: "=",
+    Action.NOOP: " ",
+    Action.MANUAL: "!",
+}
+
+
+class AssetState(BaseModel):
+    """The facts about an asset a plan compares and shows."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    description: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    duration: float | None = None
+    format: str | None = None
+    sample_rate: int | None = None
+
+
+class Change(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    address: str
+    instance: str
+    provider_type: str
+    action: Action
+    reason: str
+    remote_id: str | None = None
+    before: AssetState | None = None
+    after: AssetState | None = None
+    strategy: ReplaceStrategy | None = None
+    drift: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    protect: bool = False
+    # the remote asset is already gone: applying only clears the lockfile record
+    forget_only: bool = False
+    # addresses whose change must finish first (a name freed by a delete)
+    depends_on: list[str] = Field(default_factory=list)
+
+
+class DriftItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    address: str
+    instance: str
+    kind: str  # renamed | description_edited | deleted | content_changed | size_changed | unmanaged
+    detail: str
+
+
+class Summary(BaseModel):
+    create: int = 0
+    update: int = 0
+    replace: int = 0
+    delete: int = 0
+    adopt: int = 0
+    noop: int = 0
+    manual: int = 0
+
+
+class Plan(BaseModel):
+    format_version: int = PLAN_FORMAT_VERSION
+    changes: list[Change] = Field(default_factory=list)
+    drift: list[DriftItem] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    targets: list[str] = Field(default_factory=list)
+
+    @property
+    def summary(self) -> Summary:
+        counts = Summary()
+        for change in self.changes:
+            setattr(counts, change.action.value, getattr(counts, change.action.value) + 1)
+        return counts
+
+    @property
+    def actionable(self) -> list[Change]:
+        """Changes the tool will make (no-ops and manual steps excluded)."""
+        return [c for c in self.changes if c.action not in (Action.NOOP, Action.MANUAL)]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actionable)

@@ -1,0 +1,415 @@
+"""The planner: a pure function (Desired, Recorded, Observed, Capabilities) → Plan.
+
+No I/O. Rules (DESIGN.md, "Planning rules"):
+
+- desired, not recorded, name free remotely            → create
+- desired, not recorded, name taken by the same content → adopt (say how verified)
+- desired, not recorded, name taken by other content    → ConflictError
+- recorded, remote gone                                 → create again (drift)
+- content changed (locally, or remotely where visible)  → replace
+- name/description differ from desired                  → update, or replace where the
+                                                          provider cannot update in place
+- recorded, not desired                                 → delete (manual where the API cannot)
+- remote, neither recorded nor desired                  → untouched, or delete with prune
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+from reconciler.errors import ConflictError, PlanError, UnsafePlanError
+from reconciler.lockfile import LockEntry, Lockfile
+from reconciler.model import Desired, DesiredAsset, ObservedInstance, RemoteAsset
+from reconciler.plan import Action, AssetState, Change, DriftItem, Plan, ReplaceStrategy
+from reconciler.providers.base import Capabilities
+
+DURATION_TOLERANCE = 0.25  # seconds; providers round durations
+
+
+def desired_state(asset: DesiredAsset) -> AssetState:
+    audio = asset.audio
+    return AssetState(
+        name=asset.name,
+        description=asset.description,
+        sha256=asset.sha256,
+        size=asset.size,
+        duration=audio.duration if audio else None,
+        format=audio.format if audio else None,
+        sample_rate=audio.sample_rate if audio else None,
+    )
+
+
+def recorded_state(entry: LockEntry, remote: RemoteAsset | None = None) -> AssetState:
+    """What is there now: the remote's visible fields, else what we recorded."""
+    if remote is None:
+        return AssetState(
+            name=entry.name,
+            description=entry.description,
+            sha256=entry.sha256,
+            size=entry.size,
+            duration=entry.duration,
+            format=entry.format,
+        )
+    return AssetState(
+        name=remote.name,
+        description=remote.description if remote.description is not None else entry.description,
+        sha256=remote.sha256 or entry.sha256,
+        size=remote.size if remote.size is not None else entry.size,
+        duration=remote.duration if remote.duration is not None else entry.duration,
+        format=remote.format or entry.format,
+        sample_rate=remote.sample_rate,
+    )
+
+
+def remote_state(remote: RemoteAsset) -> AssetState:
+    return AssetState(
+        name=remote.name,
+        description=remote.description,
+        sha256=remote.sha256,
+        size=remote.size,
+        duration=remote.duration,
+        format=remote.format,
+        sample_rate=remote.sample_rate,
+    )
+
+
+def compare_content(asset: DesiredAsset, remote: RemoteAsset) -> tuple[bool | None, str]:
+    """(same?, how it was checked). None when nothing comparable is known."""
+    if remote.sha256 is not None:
+        return remote.sha256 == asset.sha256, "sha256"
+    if remote.size is not None:
+        return remote.size == asset.size, "size"
+    duration = asset.audio.duration if asset.audio else None
+    if remote.duration is not None and duration is not None:
+        return abs(remote.duration - duration) <= DURATION_TOLERANCE, "duration"
+    return None, "nothing comparable"
+
+
+def replace_strategy(caps: Capabilities) -> ReplaceStrategy:
+    if caps.can_overwrite:
+        return ReplaceStrategy.OVERWRITE
+    if not caps.can_delete:
+        return ReplaceStrategy.CREATE_THEN_MANUAL
+    if not caps.unique_names:
+        return ReplaceStrategy.CREATE_BEFORE_DESTROY
+    if caps.can_rename:
+        return ReplaceStrategy.TEMP_NAME
+    return ReplaceStrategy.DESTROY_BEFORE_CREATE
+
+
+STRATEGY_NOTES = {
+    ReplaceStrategy.OVERWRITE: "the new bytes are written over the old under the same remote id",
+    ReplaceStrategy.CREATE_BEFORE_DESTROY: "the new asset is created first, then the old one deleted",
+    ReplaceStrategy.TEMP_NAME: "names are unique here: the new asset is uploaded under a temporary "
+    "name, the old one deleted, then the new one renamed",
+    ReplaceStrategy.DESTROY_BEFORE_CREATE: "the old asset is deleted first (the name is unique and "
+    "cannot be changed), so it is briefly absent",
+    ReplaceStrategy.CREATE_THEN_MANUAL: "the new asset is uploaded; the provider cannot delete, so "
+    "the old one must be removed by hand",
+}
+
+
+def matches_target(address: str, targets: Sequence[str]) -> bool:
+    return not targets or any(address == t or fnmatch.fnmatchcase(address, t) for t in targets)
+
+
+class _InstancePlanner:
+    """Plans one instance; collects changes, drift and refusals."""
+
+    def __init__(
+        self,
+        instance: str,
+        provider_type: str,
+        assets: Mapping[str, DesiredAsset],
+        entries: Mapping[str, LockEntry],
+        observed: ObservedInstance | None,
+        caps: Capabilities,
+        prune: bool,
+    ) -> None:
+        self.instance = instance
+        self.type = provider_type
+        self.assets = assets
+        self.entries = entries
+        self.caps = caps
+        self.prune = prune
+        self.listed = observed is not None and observed.assets is not None
+        remotes = observed.assets if self.listed and observed else ()
+        self.by_id: dict[str, RemoteAsset] = {r.remote_id: r for r in remotes}
+        self.by_name: dict[str, list[RemoteAsset]] = defaultdict(list)
+        for r in remotes:
+            self.by_name[r.name].append(r)
+        self.recorded_ids = {e.remote_id for e in entries.values()} | {
+            s for e in entries.values() for s in e.superseded
+        }
+        self.claimed: set[str] = set()
+        self.changes: list[Change] = []
+        self.drift: list[DriftItem] = []
+        self.conflicts: list[str] = []
+        self.unsafe: list[str] = []
+
+    def change(self, address: str, action: Action, reason: str, **kw) -> Change:
+        c = Change(address=address, instance=self.instance, provider_type=self.type, action=action, reason=reason, **kw)
+        self.changes.append(c)
+        return c
+
+    def note_drift(self, address: str, kind: str, detail: str) -> str:
+        self.drift.append(DriftItem(address=address, instance=self.instance, kind=kind, detail=detail))
+        return kind
+
+    def run(self) -> None:
+        # names freed by orphans being deleted: a new asset taking one waits for the delete
+        orphan_names = {
+            e.name: addr for addr, e in self.entries.items() if addr not in self.assets
+        }
+        for address in sorted(set(self.assets) | set(self.entries)):
+            asset, entry = self.assets.get(address), self.entries.get(address)
+            if asset and not entry:
+                self.plan_new(asset, reason="not_recorded", orphan_names=orphan_names)
+            elif asset and entry:
+                self.plan_recorded(asset, entry, orphan_names)
+            elif entry:
+                self.plan_orphan(address, entry)
+        self.plan_unmanaged()
+
+    # --- desired, not recorded (or recorded but gone) ---------------------
+    def plan_new(
+        self,
+        asset: DesiredAsset,
+        *,
+        reason: str,
+        orphan_names: Mapping[str, str],
+        drift: list[str] | None = None,
+        before: AssetState | None = None,
+    ) -> None:
+        after = desired_state(asset)
+        common = {"after": after, "before": before, "protect": asset.protect, "drift": drift or []}
+        candidates = [r for r in self.by_name.get(asset.name, []) if r.remote_id not in self.recorded_ids]
+        if not self.listed:
+            self.change(
+                asset.address, Action.CREATE, reason,
+                notes=[f"{self.type} cannot list: whether the name is free was not checked"], **common,
+            )
+            return
+        if not candidates:
+            depends = [orphan_names[asset.name]] if asset.name in orphan_names and self.caps.unique_names else []
+            self.change(asset.address, Action.CREATE, reason, depends_on=depends, **common)
+            return
+        remote = candidates[0]
+        self.claimed.add(remote.remote_id)
+        same, how = compare_content(asset, remote)
+        if same:
+            notes = [f"an unmanaged remote asset with this name and the same content (checked by {how}) is adopted: no upload"]
+            if how != "sha256":
+                notes.append(f"content verified by {how} only: {self.type} offers nothing better")
+            self.change(
+                asset.address, Action.ADOPT, reason, remote_id=remote.remote_id,
+                notes=notes, **{**common, "before": remote_state(remote)},
+            )
+            return
+        why = (
+            f"different content (checked by {how})" if same is False
+            else f"content that cannot be compared ({how} is reported by {self.type})"
+        )
+        self.conflicts.append(
+            f"{asset.address}: the name '{asset.name}' on instance '{self.instance}' is taken by an "
+            f"unmanaged remote asset (id {remote.remote_id}) with {why}. reconciler never overwrites "
+            f"what it does not own. Way out: give the asset another `name`, delete or rename the remote "
+            f"one, or take it over with `reconciler import {asset.address} {remote.remote_id}`."
+        )
+
+    # --- desired and recorded ----------------------------------------------
+    def plan_recorded(self, asset: DesiredAsset, entry: LockEntry, orphan_names: Mapping[str, str]) -> None:
+        address = asset.address
+        self.claimed.add(entry.remote_id)
+        self.plan_superseded(address, entry)
+        remote = self.by_id.get(entry.remote_id)
+        if self.listed and remote is None:
+            kind = self.note_drift(
+                address, "deleted", f"remote asset {entry.remote_id} ('{entry.name}') is gone"
+            )
+            self.plan_new(
+                asset, reason="remote_missing", orphan_names=orphan_names, drift=[kind],
+                before=None,
+            )
+            return
+        drift = self.detect_drift(address, entry, remote)
+        before = recorded_state(entry, remote)
+        after = desired_state(asset)
+        protect = asset.protect or entry.protect
+        content_drift = any(k in drift for k in ("content_changed", "size_changed"))
+        if asset.sha256 != entry.sha256 or content_drift:
+            reason = "content_changed" if asset.sha256 != entry.sha256 else "remote_content_changed"
+            self.plan_replace(address, entry, before, after, reason, drift, protect)
+            return
+        rename = before.name != asset.name
+        redescribe = before.description != asset.description
+        if not rename and not redescribe:
+            self.change(address, Action.NOOP, "in_sync", remote_id=entry.remote_id, before=before, after=after, drift=drift, protect=protect)
+            return
+        if (rename and not self.caps.can_rename) or (redescribe and not self.caps.can_describe):
+            what = "rename" if rename and not self.caps.can_rename else "change a description"
+            self.plan_replace(
+                address, entry, before, after, "cannot_update_in_place", drift, protect,
+                extra_note=f"{self.type} cannot {what} in place",
+            )
+            return
+        self.change(
+            address, Action.UPDATE, "attributes_changed", remote_id=entry.remote_id,
+            before=before, after=after, drift=drift, protect=protect,
+            notes=["put back: edited outside reconciler"] if drift else [],
+        )
+
+    def plan_replace(
+        self, address: str, entry: LockEntry, before: AssetState, after: AssetState,
+        reason: str, drift: list[str], protect: bool, extra_note: str | None = None,
+    ) -> None:
+        strategy = replace_strategy(self.caps)
+        notes = [extra_note] if extra_note else []
+        notes.append(STRATEGY_NOTES[strategy])
+        if strategy is not ReplaceStrategy.OVERWRITE:
+            notes.append(f"the remote id {entry.remote_id} will change: update call flows that reference it")
+        if protect:
+            self.unsafe.append(f"{address} is protected and would be replaced ({reason})")
+        self.change(
+            address, Action.REPLACE, reason, remote_id=entry.remote_id, before=before, after=after,
+            strategy=strategy, drift=drift, notes=notes, protect=protect,
+        )
+
+    def detect_drift(self, address: str, entry: LockEntry, remote: RemoteAsset | None) -> list[str]:
+        if remote is None:
+            return []
+        kinds = []
+        if remote.name != entry.name:
+            kinds.append(self.note_drift(address, "renamed", f"'{entry.name}' → '{remote.name}'"))
+        if remote.description is not None and remote.description != entry.description:
+            kinds.append(self.note_drift(address, "description_edited", f"'{entry.description}' → '{remote.description}'"))
+        if remote.sha256 is not None and remote.sha256 != entry.sha256:
+            kinds.append(self.note_drift(address, "content_changed", f"sha256 {entry.sha256[:12]} → {remote.sha256[:12]}"))
+        elif remote.size is not None and remote.size != entry.size:
+            kinds.append(self.note_drift(address, "size_changed", f"{entry.size} → {remote.size} bytes"))
+        return kinds
+
+    def plan_superseded(self, address: str, entry: LockEntry) -> None:
+        """Old remote ids left by an interrupted replace."""
+        for old_id in entry.superseded:
+            self.claimed.add(old_id)
+            if self.listed and old_id not in self.by_id:
+                note = "already gone remotely; only the record is cleared"
+            else:
+                note = "left over from an interrupted replace"
+            gone = self.listed and old_id not in self.by_id
+            action = Action.DELETE if self.caps.can_delete or gone else Action.MANUAL
+            self.change(address, action, "superseded", remote_id=old_id, notes=[note], forget_only=gone)
+
+    # --- recorded, not desired ---------------------------------------------
+    def plan_orphan(self, address: str, entry: LockEntry) -> None:
+        self.claimed.add(entry.remote_id)
+        self.plan_superseded(address, entry)
+        before = recorded_state(entry, self.by_id.get(entry.remote_id))
+        if self.listed and entry.remote_id not in self.by_id:
+            self.change(
+                address, Action.DELETE, "not_declared", remote_id=entry.remote_id, before=before,
+                notes=["already gone remotely; only the lockfile record is removed"],
+                forget_only=True,
+            )
+            return
+        if entry.protect:
+            self.unsafe.append(
+                f"{address} is protected and would be deleted (no longer declared); "
+                "declare it again, or set protect = false and apply before removing it"
+            )
+        if not self.caps.can_delete:
+            self.change(
+                address, Action.MANUAL, "not_declared", remote_id=entry.remote_id, before=before,
+                notes=[
+                    f"{self.type} has no delete API: remove '{entry.name}' by hand in the provider's "
+                    f"console, then run `reconciler state rm {address}`"
+                ],
+                protect=entry.protect,
+            )
+            return
+        self.change(address, Action.DELETE, "not_declared", remote_id=entry.remote_id, before=before, protect=entry.protect)
+
+    # --- remote, neither recorded nor desired ---------------------------------
+    def plan_unmanaged(self) -> None:
+        for remote in self.by_id.values():
+            if remote.remote_id in self.claimed or remote.remote_id in self.recorded_ids:
+                continue
+            address = f"{self.instance}:{remote.remote_id}"
+            if not self.prune:
+                self.note_drift(address, "unmanaged", f"'{remote.name}' (id {remote.remote_id}) is not managed; left untouched")
+                continue
+            if not self.caps.can_delete:
+                self.change(
+                    address, Action.MANUAL, "unmanaged_prune", remote_id=remote.remote_id,
+                    before=remote_state(remote),
+                    notes=[f"prune = true, but {self.type} has no delete API: remove '{remote.name}' by hand"],
+                )
+                continue
+            self.change(address, Action.DELETE, "unmanaged_prune", remote_id=remote.remote_id, before=remote_state(remote))
+
+
+def plan(
+    desired: Desired,
+    recorded: Lockfile,
+    observed: Mapping[str, ObservedInstance],
+    capabilities: Mapping[str, Capabilities],
+    *,
+    targets: Sequence[str] = (),
+) -> Plan:
+    """Compute the plan. Raises ConflictError / UnsafePlanError / PlanError."""
+    unknown_instances = sorted({e.instance for e in recorded.assets.values()} - set(desired.instances))
+    if unknown_instances:
+        addresses = sorted(a for a, e in recorded.assets.items() if e.instance in unknown_instances)
+        raise PlanError(
+            f"the lockfile records {len(addresses)} asset(s) on instance(s) "
+            f"{', '.join(unknown_instances)} that the config no longer declares ({', '.join(addresses[:5])}"
+            f"{', ...' if len(addresses) > 5 else ''})",
+            hint="Restore the [providers.<instance>] table so they can be deleted, or forget them "
+            "with `reconciler state rm ADDRESS`.",
+        )
+    result = Plan(targets=list(targets))
+    conflicts: list[str] = []
+    unsafe: list[str] = []
+    for name, inst in desired.instances.items():
+        caps = capabilities[name]
+        planner = _InstancePlanner(
+            instance=name,
+            provider_type=inst.type,
+            assets=inst.assets,
+            entries=recorded.for_instance(name),
+            observed=observed.get(name),
+            caps=caps,
+            prune=getattr(inst.settings, "prune", False),
+        )
+        planner.run()
+        obs = observed.get(name)
+        if obs is not None:
+            result.warnings.extend(obs.warnings)
+        if obs is None or obs.assets is None:
+            result.warnings.append(
+                f"instance '{name}': {inst.type} cannot list its assets, so remote drift and "
+                "unmanaged assets were not checked"
+            )
+        result.changes.extend(c for c in planner.changes if matches_target(c.address, targets))
+        result.drift.extend(d for d in planner.drift if matches_target(d.address, targets))
+        conflicts += [c for c in planner.conflicts if matches_target(c.split(":", 1)[0], targets)]
+        unsafe += [u for u in planner.unsafe if matches_target(u.split(" ", 1)[0], targets)]
+    if targets:
+        result.warnings.append(
+            "targeted plan (--target): only matching addresses were planned; the rest may differ"
+        )
+    if conflicts:
+        raise ConflictError(
+            f"{len(conflicts)} declared asset(s) collide with remote content reconciler does not own:\n"
+            + "\n".join(f"  - {c}" for c in conflicts)
+        )
+    if unsafe:
+        raise UnsafePlanError(
+            "the plan would delete or replace protected assets:\n" + "\n".join(f"  - {u}" for u in unsafe),
+            hint="Remove `protect = true` from those assets if this is intended.",
+        )
+    return result
+

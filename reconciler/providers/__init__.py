@@ -1,0 +1,17 @@
+"""The registry of provider types: one line per type."""
+
+from __future__ import annotations
+
+from reconciler.providers.base import Capabilities, Provider
+from reconciler.providers.directory import DirectoryProvider
+
+PROVIDERS: dict[str, type[Provider]] = {
+    DirectoryProvider.type_name: DirectoryProvider,
+}
+
+
+def provider_class(type_name: str) -> type[Provider]:
+    return PROVIDERS[type_name]
+
+
+__all__ = ["PROVIDERS", "Capabilities", "Provider", "provider_class"]

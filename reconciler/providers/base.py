@@ -1,0 +1,204 @@
+"""The provider interface: a settings model, a frozen `Capabilities` value and a
+handful of async operations.
+
+Providers know their API and nothing of plans; the planner reads only
+`Capabilities`, never a provider's class or name. A provider module is one
+`Provider` subclass; registering it is one line in `providers/__init__.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reconciler.errors import OutcomeUnknownError, ProviderError
+from reconciler.model import DesiredAsset, RemoteAsset
+
+ALL_FORMATS = frozenset({"wav", "mp3", "ogg", "flac", "aiff", "au"})
+
+INSTANCE_NAME = re.compile(r"^[a-z0-9_-]+$")
+ASSET_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+class Capabilities(BaseModel):
+    """What a provider type can do. The planner and applier consult only this."""
+
+    model_config = ConfigDict(frozen=True)
+
+    can_list: bool = True
+    can_download: bool = False
+    can_rename: bool = False
+    can_describe: bool = False
+    can_delete: bool = True
+    # same remote id accepts new bytes (filename-keyed stores): replace keeps the id
+    can_overwrite: bool = False
+    # the provider refuses two assets with one name: replace must not collide
+    unique_names: bool = True
+    # which fields a listing reports, so the planner knows what it can compare
+    lists_sha256: bool = False
+    lists_size: bool = False
+    lists_description: bool = False
+    lists_duration: bool = False
+    max_batch: int = 1
+    max_concurrency: int = 4
+    # max_concurrency is a documented hard limit: --parallelism may only lower it
+    hard_concurrency_limit: bool = False
+    max_bytes: int | None = None
+    formats: frozenset[str] = ALL_FORMATS
+    name_max_length: int | None = None
+    description_max_length: int | None = None
+    notes: tuple[str, ...] = ()
+
+
+class AssetSpec(BaseModel):
+    """`[providers.<instance>.assets.<key>]` — what every provider type accepts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str = Field(description="Audio file, relative to the config file.")
+    name: str | None = Field(default=None, description="Remote name; default: the key.")
+    description: str = Field(default="", description="Remote description, where supported.")
+    protect: bool = Field(default=False, description="Fail a plan that would delete or replace it.")
+
+
+class GlobSpec(BaseModel):
+    """`[[providers.<instance>.glob]]` — one asset per matching file (key and name: the stem)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pattern: str = Field(description="Glob relative to the config file, e.g. 'prompts/*.wav'.")
+    description: str = ""
+    protect: bool = False
+
+
+class ProviderSettings(BaseModel):
+    """`[providers.<instance>]` — settings shared by every provider type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    prune: bool = Field(
+        default=False, description="Also delete remote assets that are neither declared nor recorded."
+    )
+    assets: dict[str, AssetSpec] = Field(default_factory=dict)
+    glob: list[GlobSpec] = Field(default_factory=list)
+
+
+class Provider(ABC):
+    """One configured instance of a provider type.
+
+    Use as an async context manager: HTTP providers open their client on entry.
+    Every operation raises a `ProviderError` subclass on failure.
+    """
+
+    type_name: ClassVar[str]
+    settings_model: ClassVar[type[ProviderSettings]]
+    capabilities: ClassVar[Capabilities]
+    summary: ClassVar[str] = ""
+
+    def __init__(self, instance: str, settings: ProviderSettings, *, base_dir: Path) -> None:
+        self.instance = instance
+        self.settings = settings
+        self.base_dir = base_dir
+
+    async def __aenter__(self) -> Provider:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    # --- offline checks -------------------------------------------------
+    def check_settings(self) -> None:
+        """Raise ConfigError for settings that are wrong before any request
+        (e.g. a missing credential variable). Called at plan time."""
+        return None
+
+    def check_asset(self, asset: DesiredAsset) -> list[str]:
+        """Problems that make this asset unacceptable to the provider (limits,
+        formats, name rules), found without a request."""
+        caps = self.capabilities
+        problems: list[str] = []
+        if caps.max_bytes is not None and asset.size > caps.max_bytes:
+            problems.append(
+                f"{asset.size:,} bytes is over the {self.type_name} limit of {caps.max_bytes:,} bytes"
+            )
+        if asset.audio and asset.audio.format not in caps.formats:
+            allowed = ", ".join(sorted(f.upper() for f in caps.formats))
+            problems.append(
+                f"format {asset.audio.format.upper()} is not accepted by {self.type_name} (accepted: {allowed})"
+            )
+        if caps.name_max_length and len(asset.name) > caps.name_max_length:
+            problems.append(
+                f"name is {len(asset.name)} characters, over the {caps.name_max_length} allowed"
+            )
+        if caps.description_max_length and len(asset.description) > caps.description_max_length:
+            problems.append(
+                f"description is {len(asset.description)} characters, over the "
+                f"{caps.description_max_length} allowed"
+            )
+        return problems
+
+    # --- operations -----------------------------------------------------
+    @abstractmethod
+    async def list(self) -> list[RemoteAsset]:
+        """Every asset on the instance, all pages."""
+
+    @abstractmethod
+    async def create(self, asset: DesiredAsset, data: bytes, *, name: str | None = None) -> RemoteAsset:
+        """Upload `data` as a new asset named `name` (default: asset.name).
+        Raises OutcomeUnknownError when the request was sent but the answer lost."""
+
+    async def create_batch(
+        self, items: list[tuple[DesiredAsset, bytes]]
+    ) -> list[RemoteAsset | ProviderError]:
+        """Upload several assets; one result per item, in order. Providers
+        with `max_batch > 1` override this with one request per batch."""
+        results: list[RemoteAsset | ProviderError] = []
+        for asset, data in items:
+            try:
+                results.append(await self.create(asset, data))
+            except ProviderError as exc:
+                results.append(exc)
+        return results
+
+    async def update(self, remote_id: str, *, name: str, description: str) -> RemoteAsset | None:
+        """Rename / re-describe in place (only where capabilities allow)."""
+        raise NotImplementedError(f"{self.type_name} cannot update in place")
+
+    async def overwrite(self, remote_id: str, asset: DesiredAsset, data: bytes) -> RemoteAsset:
+        """Replace the bytes under an existing id (only where `can_overwrite`)."""
+        raise NotImplementedError(f"{self.type_name} cannot overwrite in place")
+
+    async def delete(self, remote_id: str) -> None:
+        """Delete one asset; an asset already gone is not an error."""
+        raise NotImplementedError(f"{self.type_name} cannot delete")
+
+    async def download(self, remote_id: str) -> bytes:
+        """The asset's bytes (only where `can_download`)."""
+        raise NotImplementedError(f"{self.type_name} cannot download")
+
+    async def find_created(self, asset: DesiredAsset, *, name: str) -> RemoteAsset | None:
+        """After a create whose answer was lost: the asset it made, if it landed.
+        The default looks for the name in a fresh listing."""
+        for remote in await self.list():
+            if remote.name == name and (remote.size is None or remote.size == asset.size):
+                return remote
+        return None
+
+    async def create_resolving(
+        self, asset: DesiredAsset, data: bytes, *, name: str | None = None
+    ) -> RemoteAsset:
+        """Create, and when the outcome is unknown, list before trying again —
+        never a duplicate."""
+        target = name or asset.name
+        try:
+            return await self.create(asset, data, name=name)
+        except OutcomeUnknownError:
+            found = await self.find_created(asset, name=target)
+            if found is not None:
+                return found
+            return await self.create(asset, data, name=name)

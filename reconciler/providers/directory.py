@@ -1,0 +1,236 @@
+"""`directory`: a folder is the remote — an Asterisk/FreeSWITCH sounds folder,
+or the quickstart's build dir. No account, no network.
+
+Files are `<name>.<ext>` (ext from the sniffed format); the remote id is the
+file name. Descriptions live in `.reconciler-index.json` in the folder,
+because a sounds folder has nowhere else to keep them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from reconciler.audio import NotAudioError, inspect_bytes, sha256_bytes, sniff_format
+from reconciler.errors import ConfigError, NotFoundError, ProviderError, RemoteConflictError
+from reconciler.model import DesiredAsset, RemoteAsset
+from reconciler.providers.base import Capabilities, Provider, ProviderSettings
+
+INDEX_FILE = ".reconciler-index.json"
+
+
+class DirectorySettings(ProviderSettings):
+    type: Literal["directory"]
+    path: str = Field(description="Target folder, relative to the config file.")
+
+
+def _fsync_write(path: Path, data: bytes) -> None:
+    """Write atomically: a reader sees the old file or the new, never half."""
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        # mkstemp makes 0600; a PBX reading the sounds folder needs the umask's usual bits
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+class DirectoryProvider(Provider):
+    type_name = "directory"
+    settings_model = DirectorySettings
+    summary = "A local or mounted folder (Asterisk/FreeSWITCH sounds dir); no account needed."
+    capabilities = Capabilities(
+        can_list=True,
+        can_download=True,
+        can_rename=True,
+        can_describe=True,
+        can_delete=True,
+        can_overwrite=True,
+        unique_names=True,
+        lists_sha256=True,
+        lists_size=True,
+        lists_description=True,
+        lists_duration=False,
+        max_concurrency=8,
+        name_max_length=200,
+        notes=("remote id = file name; descriptions in .reconciler-index.json",),
+    )
+
+    settings: DirectorySettings
+
+    @property
+    def root(self) -> Path:
+        return (self.base_dir / self.settings.path).resolve()
+
+    def _error(self, exc: OSError, operation: str, cls: type[ProviderError] = ProviderError):
+        return cls(
+            f"{exc.strerror or exc} ({exc.filename or self.root})",
+            provider=f"directory {self.instance}",
+            operation=operation,
+            hint=f"Check that {self.root} exists and is writable.",
+        )
+
+    def check_asset(self, asset: DesiredAsset) -> list[str]:
+        problems = super().check_asset(asset)
+        if "/" in asset.name or asset.name.startswith("."):
+            problems.append("name must not contain '/' or start with '.' (it becomes a file name)")
+        return problems
+
+    # --- the index of descriptions --------------------------------------
+    def _read_index(self) -> dict[str, str]:
+        try:
+            return json.loads((self.root / INDEX_FILE).read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            return {}
+
+    def _write_index(self, index: dict[str, str]) -> None:
+        body = json.dumps(dict(sorted(index.items())), indent=2, ensure_ascii=False) + "\n"
+        _fsync_write(self.root / INDEX_FILE, body.encode())
+
+    def _set_description(self, filename: str, description: str | None) -> None:
+        index = self._read_index()
+        if description:
+            index[filename] = description
+        else:
+            index.pop(filename, None)
+        self._write_index(index)
+
+    # --- operations -----------------------------------------------------
+    async def list(self) -> list[RemoteAsset]:
+        if not self.root.exists():
+            return []
+        if not self.root.is_dir():
+            raise ConfigError(
+                f"directory {self.instance}: path {self.root} is not a folder",
+                hint="Point `path` at a folder (it is created on the first apply).",
+            )
+        index = self._read_index()
+        assets: list[RemoteAsset] = []
+        try:
+            entries = sorted(os.scandir(self.root), key=lambda e: e.name)
+        except OSError as exc:
+            raise self._error(exc, "list") from None
+        for entry in entries:
+            if entry.name.startswith(".") or not entry.is_file():
+                continue
+            data = Path(entry.path).read_bytes()
+            fmt = sniff_format(data[:16])
+            if fmt is None:
+                continue  # not audio: not ours to manage or prune
+            stem = entry.name.rsplit(".", 1)[0]
+            assets.append(
+                RemoteAsset(
+                    remote_id=entry.name,
+                    name=stem,
+                    description=index.get(entry.name, ""),
+                    size=len(data),
+                    sha256=sha256_bytes(data),
+                    format=fmt,
+                )
+            )
+        return assets
+
+    def _filename(self, asset: DesiredAsset, name: str) -> str:
+        ext = asset.audio.extension if asset.audio else "bin"
+        return f"{name}.{ext}"
+
+    def _remote(self, filename: str, data: bytes, description: str) -> RemoteAsset:
+        try:
+            info = inspect_bytes(data)
+        except NotAudioError:
+            info = None
+        return RemoteAsset(
+            remote_id=filename,
+            name=filename.rsplit(".", 1)[0],
+            description=description,
+            size=len(data),
+            sha256=sha256_bytes(data),
+            format=info.format if info else None,
+            duration=info.duration if info else None,
+        )
+
+    async def create(self, asset: DesiredAsset, data: bytes, *, name: str | None = None) -> RemoteAsset:
+        filename = self._filename(asset, name or asset.name)
+        target = self.root / filename
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                raise RemoteConflictError(
+                    f"{target} already exists",
+                    provider=f"directory {self.instance}",
+                    operation="create",
+                    address=asset.address,
+                )
+            _fsync_write(target, data)
+            self._set_description(filename, asset.description)
+        except OSError as exc:
+            raise self._error(exc, "create") from None
+        return self._remote(filename, data, asset.description)
+
+    async def overwrite(self, remote_id: str, asset: DesiredAsset, data: bytes) -> RemoteAsset:
+        filename = self._filename(asset, asset.name)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            _fsync_write(self.root / filename, data)
+            if filename != remote_id:  # the format changed, so the extension did too
+                with contextlib.suppress(FileNotFoundError):
+                    (self.root / remote_id).unlink()
+                self._set_description(remote_id, None)
+            self._set_description(filename, asset.description)
+        except OSError as exc:
+            raise self._error(exc, "overwrite") from None
+        return self._remote(filename, data, asset.description)
+
+    async def update(self, remote_id: str, *, name: str, description: str) -> RemoteAsset:
+        ext = remote_id.rsplit(".", 1)[1] if "." in remote_id else ""
+        filename = f"{name}.{ext}" if ext else name
+        source, target = self.root / remote_id, self.root / filename
+        try:
+            if filename != remote_id:
+                if target.exists():
+                    raise RemoteConflictError(
+                        f"cannot rename {remote_id} to {filename}: {target} exists",
+                        provider=f"directory {self.instance}",
+                        operation="rename",
+                    )
+                os.rename(source, target)
+                self._set_description(remote_id, None)
+            self._set_description(filename, description)
+            data = target.read_bytes()
+        except FileNotFoundError as exc:
+            raise self._error(exc, "update", NotFoundError) from None
+        except OSError as exc:
+            raise self._error(exc, "update") from None
+        return self._remote(filename, data, description)
+
+    async def delete(self, remote_id: str) -> None:
+        try:
+            (self.root / remote_id).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise self._error(exc, "delete") from None
+        if remote_id in self._read_index():
+            self._set_description(remote_id, None)
+
+    async def download(self, remote_id: str) -> bytes:
+        try:
+            return (self.root / remote_id).read_bytes()
+        except FileNotFoundError as exc:
+            raise self._error(exc, "download", NotFoundError) from None

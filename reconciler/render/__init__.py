@@ -1,0 +1,1 @@
+"""Renderers: each reads a Plan and nothing else."""

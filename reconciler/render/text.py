@@ -1,0 +1,107 @@
+"""The text plan, shaped like Terraform's."""
+
+from __future__ import annotations
+
+import click
+
+from reconciler.plan import SYMBOLS, Action, Change, Plan
+from reconciler.render.facts import attribute_diff, present, show
+
+COLOURS = {
+    Action.CREATE: "green",
+    Action.UPDATE: "yellow",
+    Action.REPLACE: "red",
+    Action.DELETE: "red",
+    Action.ADOPT: "cyan",
+    Action.MANUAL: "magenta",
+}
+
+HEADLINES = {
+    Action.CREATE: "will be created",
+    Action.UPDATE: "will be updated in place",
+    Action.REPLACE: "must be replaced",
+    Action.DELETE: "will be destroyed",
+    Action.ADOPT: "will be adopted (already there with the same content; no upload)",
+    Action.MANUAL: "needs manual action (the provider's API cannot do it)",
+}
+
+REASONS = {
+    "not_recorded": "",
+    "remote_missing": "it was deleted outside reconciler",
+    "content_changed": "the audio content changed",
+    "remote_content_changed": "the remote content changed outside reconciler",
+    "attributes_changed": "",
+    "cannot_update_in_place": "the provider cannot update this in place",
+    "not_declared": "it is no longer declared",
+    "unmanaged_prune": "unmanaged, and prune = true",
+    "superseded": "left over from an interrupted replace",
+}
+
+
+def summary_line(plan: Plan) -> str:
+    s = plan.summary
+    line = f"Plan: {s.create} to add, {s.update} to change, {s.replace} to replace, {s.delete} to destroy"
+    if s.adopt:
+        line += f", {s.adopt} to adopt"
+    line += "."
+    if s.manual:
+        line += f" {s.manual} manual action(s) need a person."
+    return line
+
+
+def _change_lines(change: Change, style) -> list[str]:
+    symbol = SYMBOLS[change.action]
+    headline = HEADLINES[change.action]
+    reason = REASONS.get(change.reason, change.reason)
+    rid = f" [id={change.remote_id}]" if change.remote_id else ""
+    lines = [f"  # {change.address} {headline}{rid}" + (f" ({reason})" if reason else "")]
+    lines.append(style(f"{symbol:>3} {change.address}", change.action) + (" (protected)" if change.protect else ""))
+    if change.action in (Action.CREATE, Action.ADOPT) and change.before is None:
+        for field, value in present(change.after):
+            lines.append(style(f"      + {field:<11} = {show(field, value)}", Action.CREATE))
+    elif change.action in (Action.DELETE, Action.MANUAL) and change.after is None:
+        for field, value in present(change.before):
+            lines.append(style(f"      - {field:<11} = {show(field, value)}", Action.DELETE))
+    else:
+        for field, old, new in attribute_diff(change.before, change.after):
+            lines.append(style(f"      ~ {field:<11} = {show(field, old)} -> {show(field, new)}", Action.UPDATE))
+    for note in change.notes:
+        loud = "remote id" in note and "will change" in note
+        lines.append(("      ! " if loud else "      # ") + note)
+    return lines
+
+
+def render_text(plan: Plan, *, color: bool = False, show_noop: bool = False) -> str:
+    def style(text: str, action: Action) -> str:
+        return click.style(text, fg=COLOURS.get(action)) if color else text
+
+    out: list[str] = []
+    drift = [d for d in plan.drift if d.kind != "unmanaged"]
+    unmanaged = [d for d in plan.drift if d.kind == "unmanaged"]
+    if drift:
+        out.append("Note: Objects have changed outside of reconciler")
+        out.append("")
+        for d in drift:
+            out.append(f"  {d.address}: {d.kind.replace('_', ' ')}: {d.detail}")
+        out.append("")
+    shown = [c for c in plan.changes if c.action is not Action.NOOP or show_noop]
+    if plan.has_changes or any(c.action is Action.MANUAL for c in plan.changes):
+        out.append("reconciler will perform the following actions:")
+        out.append("")
+        for change in shown:
+            if change.action is Action.NOOP:
+                continue
+            out.extend(_change_lines(change, style))
+            out.append("")
+        out.append(summary_line(plan))
+    else:
+        out.append("No changes. Remote state matches the configuration.")
+    if unmanaged:
+        out.append("")
+        out.append("Unmanaged remote assets (left untouched; `prune = true` would delete them):")
+        for d in unmanaged:
+            out.append(f"  {d.address}: {d.detail}")
+    for warning in plan.warnings:
+        out.append("")
+        out.append(("Warning: " if not color else click.style("Warning: ", fg="yellow", bold=True)) + warning)
+    return "\n".join(out) + "\n"

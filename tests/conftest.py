@@ -1,0 +1,73 @@
+"""Shared fixtures: audio made in code, temp workspaces, the CLI as a user types it."""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import wave
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import cli
+
+
+def make_wav(seconds: float = 0.2, freq: float = 440.0, rate: int = 8000, seed: int = 0) -> bytes:
+    """A tiny mono 8-bit WAV; `seed` shifts the tone so contents differ."""
+    n = int(rate * seconds)
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(1)
+        w.setframerate(rate)
+        w.writeframes(bytes(int(128 + 60 * math.sin(2 * math.pi * (freq + seed) * i / rate)) for i in range(n)))
+    return buf.getvalue()
+
+
+def make_mp3_frame_stream(frames: int = 20) -> bytes:
+    """A minimal valid MPEG-1 Layer III stream (silent frames)."""
+    header = struct.pack(">I", 0xFFFB9004)  # MPEG1 L3 128kbps 44.1kHz, no padding
+    frame_len = 417
+    return (header + b"\x00" * (frame_len - 4)) * frames
+
+
+@pytest.fixture
+def wav():
+    return make_wav
+
+
+@pytest.fixture
+def run_cli():
+    """Invoke the CLI in-process: returns (exit_code, stdout, stderr)."""
+
+    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None):
+        runner = CliRunner()
+        result = runner.invoke(cli, list(args), input=input, env=env, catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    return run
+
+
+@pytest.fixture
+def workspace(tmp_path: Path):
+    """A folder with an audio/ dir and a helper to write reconciler.toml."""
+
+    class Workspace:
+        root = tmp_path
+        config = tmp_path / "reconciler.toml"
+        lock = tmp_path / "reconciler.lock"
+        target = tmp_path / "remote"
+
+        def audio(self, name: str, data: bytes) -> Path:
+            path = tmp_path / "audio" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            return path
+
+        def write(self, text: str) -> Path:
+            self.config.write_text(text)
+            return self.config
+
+    return Workspace()
