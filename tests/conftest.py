@@ -71,3 +71,21 @@ def workspace(tmp_path: Path):
             return self.config
 
     return Workspace()
+
+
+@pytest.fixture
+def serve():
+    """Start an emulator on a real loopback server: `server = serve(emulator)`;
+    `server.url` is its base URL. Stopped at the end of the test."""
+    from tests.emulators.harness import EmulatorServer
+
+    servers = []
+
+    def start(emulator):
+        server = EmulatorServer(emulator).__enter__()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.__exit__(None, None, None)

@@ -190,15 +190,18 @@ class Provider(ABC):
         return None
 
     async def create_resolving(
-        self, asset: DesiredAsset, data: bytes, *, name: str | None = None
+        self, asset: DesiredAsset, data: bytes, *, name: str | None = None, attempts: int = 4
     ) -> RemoteAsset:
-        """Create, and when the outcome is unknown, list before trying again —
-        never a duplicate."""
+        """Create; when the outcome is unknown, list to see whether it landed
+        and adopt it if so, else try again — never a duplicate."""
         target = name or asset.name
-        try:
-            return await self.create(asset, data, name=name)
-        except OutcomeUnknownError:
-            found = await self.find_created(asset, name=target)
-            if found is not None:
-                return found
-            return await self.create(asset, data, name=name)
+        for attempt in range(attempts):
+            try:
+                return await self.create(asset, data, name=name)
+            except OutcomeUnknownError:
+                found = await self.find_created(asset, name=target)
+                if found is not None:
+                    return found
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover

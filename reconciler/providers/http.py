@@ -1,0 +1,296 @@
+"""The road every HTTP provider travels: settings, credentials, one
+`httpx.AsyncClient` per instance, logging with secrets redacted, retries in
+one place, and a per-token cap on requests in flight.
+
+Retries use tenacity (well kept, asyncio-native, composable stop/wait
+policies; stamina wraps tenacity with opinions we would have to undo to
+honour `Retry-After` per error). Only idempotent requests are retried on
+5xx and transport errors; any request is retried on 429 (the server refused
+it, so it did not happen). A non-idempotent request whose answer is lost
+raises `OutcomeUnknownError`, which `Provider.create_resolving` settles by
+listing before it tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import Field
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+)
+from tenacity.wait import wait_exponential_jitter
+
+from reconciler import __version__
+from reconciler.errors import (
+    AuthError,
+    BadRequestError,
+    ConfigError,
+    NotFoundError,
+    OutcomeUnknownError,
+    ProviderError,
+    RateLimitError,
+    RemoteConflictError,
+    ServerError,
+    TransportError,
+)
+from reconciler.providers.base import Provider, ProviderSettings
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"reconciler/{__version__} (+https://github.com/reconciler/reconciler)"
+
+
+class HttpProviderSettings(ProviderSettings):
+    """Settings every HTTP provider type takes."""
+
+    token_env: str | None = Field(
+        default=None, description="Environment variable holding the credential (default per type)."
+    )
+    base_url: str | None = Field(default=None, description="Override the API endpoint.")
+    timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for an answer.")
+    max_retries: int = Field(default=5, ge=0, description="Retries of a failed idempotent request.")
+    max_retry_wait: float = Field(default=30.0, ge=0, description="Longest single wait between retries, in seconds.")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def _loop_key() -> int:
+    return id(asyncio.get_running_loop())
+
+
+class HttpProvider(Provider):
+    """Base of every HTTP provider. Subclasses set the class variables and
+    implement `auth_headers` and `map_error`, plus the operations."""
+
+    default_token_env: ClassVar[str]
+    default_base_url: ClassVar[str]
+    # requests in flight per credential, across instances sharing it
+    _inflight: ClassVar[dict[tuple[int, str, str], asyncio.Semaphore]] = {}
+
+    settings: HttpProviderSettings
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.client: httpx.AsyncClient | None = None
+        self._token: str | None = None
+
+    # --- settings -------------------------------------------------------------
+    @property
+    def token_env(self) -> str:
+        return self.settings.token_env or self.default_token_env
+
+    @property
+    def base_url(self) -> str:
+        return (self.settings.base_url or self.default_base_url).rstrip("/") + "/"
+
+    @property
+    def label(self) -> str:
+        return f"{self.type_name} {self.instance}"
+
+    def check_settings(self) -> None:
+        value = os.environ.get(self.token_env)
+        if not value:
+            raise ConfigError(
+                f"instance '{self.instance}' ({self.type_name}): the environment variable "
+                f"{self.token_env} is not set; it must hold the credential",
+                hint=f"Export {self.token_env}, or name another variable with `token_env` "
+                f"under [providers.{self.instance}].",
+            )
+        self._token = value
+
+    @property
+    def token(self) -> str:
+        if self._token is None:
+            self.check_settings()
+        assert self._token is not None
+        return self._token
+
+    def auth_headers(self) -> dict[str, str]:
+        """The credential headers (Bearer by default)."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def extra_headers(self) -> dict[str, str]:
+        return {}
+
+    # --- lifecycle --------------------------------------------------------------
+    async def __aenter__(self) -> HttpProvider:
+        self.client = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(self.settings.timeout, connect=min(10.0, self.settings.timeout)),
+            headers={"User-Agent": USER_AGENT, **self.auth_headers(), **self.extra_headers()},
+            follow_redirects=False,
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+
+    def _inflight_slot(self) -> asyncio.Semaphore | None:
+        caps = self.capabilities
+        if not caps.hard_concurrency_limit:
+            return None
+        import hashlib
+
+        token_key = hashlib.sha256(self.token.encode()).hexdigest()
+        key = (_loop_key(), self.type_name, token_key)
+        if key not in self._inflight:
+            self._inflight[key] = asyncio.Semaphore(caps.max_concurrency)
+        return self._inflight[key]
+
+    # --- the one way to make a request ---------------------------------------------
+    def redact(self, text: str) -> str:
+        token = self._token
+        return text.replace(token, "***") if token else text
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        address: str | None = None,
+        idempotent: bool,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send one logical request: retried where safe, errors mapped."""
+
+        def retryable(exc: BaseException) -> bool:
+            if isinstance(exc, RateLimitError):
+                return True
+            return idempotent and isinstance(exc, ServerError | TransportError)
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            retry_after = getattr(exc, "retry_after", None)
+            if retry_after is not None:
+                return min(retry_after, self.settings.max_retry_wait)
+            return wait_exponential_jitter(initial=0.2, max=self.settings.max_retry_wait)(state)
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.info("%s: retrying %s %s after %s", self.label, method, path, self.redact(str(exc)).splitlines()[0])
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(retryable),
+            wait=wait,
+            stop=stop_after_attempt(self.settings.max_retries + 1) | stop_after_delay(self.settings.max_retry_wait * 4 + 60),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._send_once(method, path, operation=operation, address=address, idempotent=idempotent, **kwargs)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send_once(
+        self, method: str, path: str, *, operation: str, address: str | None, idempotent: bool, **kwargs: Any
+    ) -> httpx.Response:
+        assert self.client is not None, "use the provider as an async context manager"
+        slot = self._inflight_slot()
+        started = time.monotonic()
+        try:
+            if slot is not None:
+                async with slot:
+                    response = await self.client.request(method, path, **kwargs)
+            else:
+                response = await self.client.request(method, path, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # never reached the server: safe to retry, even a create
+            raise self._transport_error(exc, operation, address, sent=False) from None
+        except httpx.TransportError as exc:
+            err = self._transport_error(exc, operation, address, sent=True)
+            if idempotent:
+                raise err from None
+            raise OutcomeUnknownError(
+                err.provider_message, provider=self.label, operation=operation, address=address,
+                hint="The request reached the provider but its answer was lost.",
+            ) from None
+        ms = (time.monotonic() - started) * 1000
+        log.info("%s: %s %s -> %s (%.0f ms)", self.label, method, self.redact(str(response.request.url.path)), response.status_code, ms)
+        error = self.map_error(response, operation=operation, address=address)
+        if error is not None:
+            if not idempotent and isinstance(error, ServerError):
+                raise OutcomeUnknownError(
+                    error.provider_message, provider=self.label, operation=operation, address=address,
+                    status=error.status,
+                ) from None
+            raise error
+        return response
+
+    def _transport_error(self, exc: httpx.TransportError, operation: str, address: str | None, *, sent: bool) -> TransportError:
+        if isinstance(exc, httpx.TimeoutException):
+            what = f"no answer within {self.settings.timeout:g} s from {self.base_url}"
+        else:
+            what = f"cannot reach {self.base_url}: {type(exc).__name__}"
+            detail = self.redact(str(exc))
+            if detail:
+                what += f" ({detail})"
+        return TransportError(
+            what, provider=self.label, operation=operation, address=address,
+            hint=f"Check the network and `base_url`, or raise `timeout` under [providers.{self.instance}].",
+        )
+
+    # --- error mapping -------------------------------------------------------------
+    def provider_message(self, response: httpx.Response) -> str:
+        """The provider's own error message from a response body."""
+        try:
+            body = response.json()
+        except ValueError:
+            return self.redact(response.text[:300]) or response.reason_phrase
+        if isinstance(body, Mapping):
+            for key in ("message", "error", "msg", "detail"):
+                if isinstance(body.get(key), str) and body[key]:
+                    return self.redact(body[key])
+        return self.redact(str(body)[:300])
+
+    def map_error(self, response: httpx.Response, *, operation: str, address: str | None) -> ProviderError | None:
+        """None for success; else the project's error for this response.
+        Providers override to read their own error bodies."""
+        status = response.status_code
+        if status < 400:
+            return None
+        return self.error_for_status(status, self.provider_message(response), response, operation=operation, address=address)
+
+    def error_for_status(
+        self, status: int, message: str, response: httpx.Response | None, *, operation: str, address: str | None
+    ) -> ProviderError:
+        common = {"provider": self.label, "operation": operation, "address": address, "status": status}
+        if status in (401, 403):
+            return AuthError(
+                message, hint=f"Check the credential in {self.token_env} for instance '{self.instance}'.", **common
+            )
+        if status == 404:
+            return NotFoundError(message, **common)
+        if status == 409:
+            return RemoteConflictError(message, **common)
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("Retry-After")) if response is not None else None
+            return RateLimitError(message, retry_after=retry_after, hint="The provider is rate limiting; try again later.", **common)
+        if status >= 500:
+            return ServerError(message, hint="The provider failed; retrying later usually helps.", **common)
+        return BadRequestError(message, **common)
