@@ -87,8 +87,10 @@ def compare_content(asset: DesiredAsset, remote: RemoteAsset) -> tuple[bool | No
     return None, "nothing comparable"
 
 
-def replace_strategy(caps: Capabilities) -> ReplaceStrategy:
-    if caps.can_overwrite:
+def replace_strategy(caps: Capabilities, *, renaming: bool = False) -> ReplaceStrategy:
+    # an overwrite keeps the id only under the same name; a new name leaves
+    # the old file behind, which only a provider that can delete cleans up
+    if caps.can_overwrite and (not renaming or caps.can_delete):
         return ReplaceStrategy.OVERWRITE
     if not caps.can_delete:
         return ReplaceStrategy.CREATE_THEN_MANUAL
@@ -265,7 +267,7 @@ class _InstancePlanner:
         self, address: str, entry: LockEntry, before: AssetState, after: AssetState,
         reason: str, drift: list[str], protect: bool, extra_note: str | None = None,
     ) -> None:
-        strategy = replace_strategy(self.caps)
+        strategy = replace_strategy(self.caps, renaming=before.name != after.name)
         notes = [extra_note] if extra_note else []
         notes.append(STRATEGY_NOTES[strategy])
         if strategy is not ReplaceStrategy.OVERWRITE:
