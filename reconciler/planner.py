@@ -239,7 +239,8 @@ class _InstancePlanner:
         drift = self.detect_drift(address, entry, remote)
         before = recorded_state(entry, remote)
         after = desired_state(asset)
-        protect = asset.protect or entry.protect
+        # the config decides for a declared asset; the record only guards orphans
+        protect = asset.protect
         content_drift = any(k in drift for k in ("content_changed", "size_changed"))
         if asset.sha256 != entry.sha256 or content_drift:
             reason = "content_changed" if asset.sha256 != entry.sha256 else "remote_content_changed"
@@ -247,6 +248,15 @@ class _InstancePlanner:
             return
         rename = before.name != asset.name
         redescribe = before.description != asset.description
+        if not rename and not redescribe and asset.protect != entry.protect:
+            # no provider call, but the lockfile must learn it: it alone guards an orphan
+            self.change(
+                address, Action.UPDATE, "protect_changed", remote_id=entry.remote_id,
+                before=before, after=after, drift=drift, protect=protect,
+                notes=[f"protect: {str(entry.protect).lower()} -> {str(asset.protect).lower()} "
+                       "(only the lockfile record changes; no provider call)"],
+            )
+            return
         if not rename and not redescribe:
             self.change(address, Action.NOOP, "in_sync", remote_id=entry.remote_id, before=before, after=after, drift=drift, protect=protect)
             return

@@ -35,6 +35,7 @@ REASONS = {
     "not_declared": "it is no longer declared",
     "unmanaged_prune": "unmanaged, and prune = true",
     "superseded": "left over from an interrupted replace",
+    "protect_changed": "protect changed; only the lockfile record is updated",
 }
 
 

@@ -494,3 +494,30 @@ def test_instances_are_planned_with_their_own_capabilities():
     p = plan(d, r, o, caps)
     strategies = {c.address: c.strategy for c in p.changes}
     assert strategies == {"box.a": ReplaceStrategy.OVERWRITE, "two.a": ReplaceStrategy.TEMP_NAME}
+
+
+# --- protect reaches the lockfile ------------------------------------------------------------------
+
+def test_protect_added_to_an_in_sync_asset_is_recorded():
+    # otherwise the lockfile never learns it, and deleting the asset from the
+    # config later would not be stopped
+    p = run(desired(asset("welcome", protect=True)), lock(entry("welcome")),
+            observed(remote("id-welcome", "welcome")))
+    c = only(p, Action.UPDATE)
+    assert c.reason == "protect_changed" and c.protect
+    assert any("lockfile" in n for n in c.notes)
+
+
+def test_protect_removed_is_recorded_so_the_asset_can_later_be_deleted():
+    p = run(desired(asset("welcome")), lock(entry("welcome", protect=True)),
+            observed(remote("id-welcome", "welcome")))
+    c = only(p, Action.UPDATE)
+    assert c.reason == "protect_changed" and not c.protect
+
+
+def test_config_decides_protect_for_a_declared_asset():
+    # removing `protect = true` and changing the audio in one go is allowed,
+    # as the error's own hint ("Remove `protect = true`") promises
+    p = run(desired(asset("welcome", sha=SHA_B)), lock(entry("welcome", protect=True)),
+            observed(remote("id-welcome", "welcome")))
+    assert only(p, Action.REPLACE).reason == "content_changed"
