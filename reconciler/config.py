@@ -48,7 +48,7 @@ def _known_keys() -> set[str]:
     for cls in PROVIDERS.values():
         model = cls.settings_model
         keys |= set(model.model_fields)
-        for name in ("assets",):
+        for name in ("assets", "glob"):
             annotation = model.model_fields[name].annotation
             for arg in getattr(annotation, "__args__", ()):
                 if isinstance(arg, type) and issubclass(arg, BaseModel):

@@ -146,7 +146,11 @@ class LockfileStore:
                 hint="Wait for it to finish. The OS lock dies with its process, so nothing "
                 f"needs removing; {self.lock_path} is only the lock's anchor.",
             ) from None
-        self.state = read_lockfile(self.path)
+        try:
+            self.state = read_lockfile(self.path)
+        except BaseException:
+            self._flock.release()  # __exit__ does not run when __enter__ raises
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
