@@ -15,6 +15,7 @@ from reconciler import planner
 from reconciler.applier import Applier, ApplyReport, Listener
 from reconciler.audio import sha256_bytes
 from reconciler.errors import ProviderError
+from reconciler.fingerprint import fingerprint
 from reconciler.lockfile import Lockfile, LockfileStore
 from reconciler.model import Desired, ObservedInstance, RemoteAsset
 from reconciler.plan import Plan
@@ -95,18 +96,36 @@ def make_plan(
     observed: dict[str, ObservedInstance],
     providers: dict[str, Provider],
     targets: Sequence[str],
+    force: bool = False,
 ) -> Plan:
     caps = {name: p.capabilities for name, p in providers.items()}
-    return planner.plan(desired, recorded, observed, caps, targets=targets)
+    return planner.plan(desired, recorded, observed, caps, targets=targets, force=force)
 
 
 async def plan_once(
-    desired: Desired, recorded: Lockfile, *, targets: Sequence[str] = (), verify_content: bool = False
+    desired: Desired,
+    recorded: Lockfile,
+    *,
+    targets: Sequence[str] = (),
+    verify_content: bool = False,
+    force: bool = False,
 ) -> Plan:
+    """A fresh plan, carrying the fingerprints a saved plan is checked against."""
     providers = build_providers(desired)
     async with opened(providers):
         observed = await observe(desired, providers, recorded, verify_content=verify_content)
-        return make_plan(desired, recorded, observed, providers, targets)
+        result = make_plan(desired, recorded, observed, providers, targets, force)
+    prints = fingerprint(desired, recorded, result, observed, verify_content=verify_content)
+    return result.model_copy(update={"fingerprints": prints})
+
+
+async def observe_only(
+    desired: Desired, recorded: Lockfile, *, verify_content: bool = False
+) -> dict[str, ObservedInstance]:
+    """Each instance's observed state, for read-only checks (`reconciler drift`)."""
+    providers = build_providers(desired)
+    async with opened(providers):
+        return await observe(desired, providers, recorded, verify_content=verify_content)
 
 
 @dataclass
@@ -124,13 +143,14 @@ async def plan_and_apply(
     parallelism: int | None = None,
     confirm: Callable[[Plan], Awaitable[bool] | bool],
     listener: Listener | None = None,
+    force: bool = False,
 ) -> ApplyOutcome:
     """Plan afresh under the held lockfile, ask, apply."""
     assert store.state is not None
     providers = build_providers(desired)
     async with opened(providers):
         observed = await observe(desired, providers, store.state, verify_content=verify_content)
-        plan = make_plan(desired, store.state, observed, providers, targets)
+        plan = make_plan(desired, store.state, observed, providers, targets, force)
         if not plan.has_changes:
             return ApplyOutcome(plan=plan, report=None)
         answer = confirm(plan)

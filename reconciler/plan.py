@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 PLAN_FORMAT_VERSION = 1
 
@@ -93,13 +93,35 @@ class Summary(BaseModel):
     manual: int = 0
 
 
+class Fingerprints(BaseModel):
+    """What a plan was computed from. `apply PLAN_FILE` recomputes them and
+    refuses the plan when any moved (see `reconciler.saved_plan`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    config_path: str = Field(description="The config file, as given on the command line.")
+    config_sha256: str = Field(description="sha256 of the config file's bytes.")
+    files: dict[str, str] = Field(
+        default_factory=dict, description="Each referenced audio file (relative to the config) -> sha256."
+    )
+    lockfile_lineage: str | None = Field(description="The lockfile's lineage; null before its first write.")
+    lockfile_serial: int = Field(description="The lockfile's serial; 0 before its first write.")
+    observed: dict[str, str] = Field(
+        default_factory=dict,
+        description="Each affected address -> sha256 of the remote state the plan saw for it.",
+    )
+    verify_content: bool = Field(default=False, description="The plan downloaded content to compare it.")
+
+
 class Plan(BaseModel):
     format_version: int = PLAN_FORMAT_VERSION
     changes: list[Change] = Field(default_factory=list)
     drift: list[DriftItem] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     targets: list[str] = Field(default_factory=list)
+    fingerprints: Fingerprints | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def summary(self) -> Summary:
         counts = Summary()

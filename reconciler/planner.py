@@ -24,6 +24,7 @@ from reconciler.lockfile import LockEntry, Lockfile
 from reconciler.model import Desired, DesiredAsset, ObservedInstance, RemoteAsset
 from reconciler.plan import Action, AssetState, Change, DriftItem, Plan, ReplaceStrategy
 from reconciler.providers.base import Capabilities
+from reconciler.safety import DEFAULT_MAX_DELETE_PERCENT, DeleteLimits, mass_delete_problems
 
 DURATION_TOLERANCE = 0.25  # seconds; providers round durations
 
@@ -85,6 +86,21 @@ def compare_content(asset: DesiredAsset, remote: RemoteAsset) -> tuple[bool | No
     if remote.duration is not None and duration is not None:
         return abs(remote.duration - duration) <= DURATION_TOLERANCE, "duration"
     return None, "nothing comparable"
+
+
+def entry_drift(entry: LockEntry, remote: RemoteAsset) -> list[tuple[str, str]]:
+    """(kind, detail) for each way the remote differs from what was last applied.
+    Shared with `reconciler drift`, so both name drift alike."""
+    kinds = []
+    if remote.name != entry.name:
+        kinds.append(("renamed", f"'{entry.name}' → '{remote.name}'"))
+    if remote.description is not None and remote.description != entry.description:
+        kinds.append(("description_edited", f"'{entry.description}' → '{remote.description}'"))
+    if remote.sha256 is not None and remote.sha256 != entry.sha256:
+        kinds.append(("content_changed", f"sha256 {entry.sha256[:12]} → {remote.sha256[:12]}"))
+    elif remote.size is not None and remote.size != entry.size:
+        kinds.append(("size_changed", f"{entry.size} → {remote.size} bytes"))
+    return kinds
 
 
 def replace_strategy(caps: Capabilities, *, renaming: bool = False) -> ReplaceStrategy:
@@ -292,16 +308,7 @@ class _InstancePlanner:
     def detect_drift(self, address: str, entry: LockEntry, remote: RemoteAsset | None) -> list[str]:
         if remote is None:
             return []
-        kinds = []
-        if remote.name != entry.name:
-            kinds.append(self.note_drift(address, "renamed", f"'{entry.name}' → '{remote.name}'"))
-        if remote.description is not None and remote.description != entry.description:
-            kinds.append(self.note_drift(address, "description_edited", f"'{entry.description}' → '{remote.description}'"))
-        if remote.sha256 is not None and remote.sha256 != entry.sha256:
-            kinds.append(self.note_drift(address, "content_changed", f"sha256 {entry.sha256[:12]} → {remote.sha256[:12]}"))
-        elif remote.size is not None and remote.size != entry.size:
-            kinds.append(self.note_drift(address, "size_changed", f"{entry.size} → {remote.size} bytes"))
-        return kinds
+        return [self.note_drift(address, kind, detail) for kind, detail in entry_drift(entry, remote)]
 
     def plan_superseded(self, address: str, entry: LockEntry) -> None:
         """Old remote ids left by an interrupted replace."""
@@ -370,8 +377,11 @@ def plan(
     capabilities: Mapping[str, Capabilities],
     *,
     targets: Sequence[str] = (),
+    force: bool = False,
 ) -> Plan:
-    """Compute the plan. Raises ConflictError / UnsafePlanError / PlanError."""
+    """Compute the plan. Raises ConflictError / UnsafePlanError / PlanError.
+
+    `force` lifts the mass-delete guard (`reconciler.safety`), not `protect`."""
     unknown_instances = sorted({e.instance for e in recorded.assets.values()} - set(desired.instances))
     if unknown_instances:
         addresses = sorted(a for a, e in recorded.assets.items() if e.instance in unknown_instances)
@@ -413,6 +423,10 @@ def plan(
         result.warnings.append(
             "targeted plan (--target): only matching addresses were planned; the rest may differ"
         )
+        known = {a.address for a in desired.all_assets()} | set(recorded.assets)
+        for t in targets:
+            if not any(matches_target(a, [t]) for a in known):
+                result.warnings.append(f"--target {t} matches no declared or recorded address")
     if conflicts:
         raise ConflictError(
             f"{len(conflicts)} declared asset(s) collide with remote content reconciler does not own:\n"
@@ -423,5 +437,25 @@ def plan(
             "the plan would delete or replace protected assets:\n" + "\n".join(f"  - {u}" for u in unsafe),
             hint="Remove `protect = true` from those assets if this is intended.",
         )
+    if not force:
+        check_mass_delete(result, desired, recorded)
     return result
 
+
+def check_mass_delete(result: Plan, desired: Desired, recorded: Lockfile) -> None:
+    managed = {name: len(recorded.for_instance(name)) for name in desired.instances}
+    limits = {
+        name: DeleteLimits(
+            max_delete_percent=getattr(inst.settings, "max_delete_percent", DEFAULT_MAX_DELETE_PERCENT),
+            max_deletes=getattr(inst.settings, "max_deletes", None),
+        )
+        for name, inst in desired.instances.items()
+    }
+    problems = mass_delete_problems(result, managed, limits)
+    if len(problems) == 1:
+        raise UnsafePlanError(problems[0])
+    if problems:
+        raise UnsafePlanError(
+            "the plan would delete too much:\n" + "\n".join(f"  - {p}" for p in problems),
+            hint="Use --force if this is intended.",
+        )

@@ -84,6 +84,16 @@ class ProviderSettings(BaseModel):
     prune: bool = Field(
         default=False, description="Also delete remote assets that are neither declared nor recorded."
     )
+    max_delete_percent: float = Field(
+        default=30.0, ge=0, le=100,
+        description="Mass-delete guard: a plan deleting or replacing more than this share of the "
+        "instance's managed assets fails unless --force (applies from 10 managed assets).",
+    )
+    max_deletes: int | None = Field(
+        default=None, ge=0,
+        description="Mass-delete guard: a plan deleting or replacing more than this many managed "
+        "assets fails unless --force.",
+    )
     assets: dict[str, AssetSpec] = Field(default_factory=dict)
     glob: list[GlobSpec] = Field(default_factory=list)
 

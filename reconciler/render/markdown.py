@@ -1,0 +1,195 @@
+"""The Markdown plan, for a pull-request comment. Reads only the Plan.
+
+Layout: the summary line, a table by instance and action, a loud caution
+when a replace changes remote ids that call flows reference, drift and
+warnings, then one `<details>` block per change with the audio facts before
+→ after. GitHub rejects comments over 65,536 characters, so the output is
+kept under a budget: details that do not fit are cut, and the comment says
+how many.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter, defaultdict
+
+from reconciler.plan import SYMBOLS, Action, Change, Plan, ReplaceStrategy
+from reconciler.render.facts import human_size
+from reconciler.render.text import HEADLINES, REASONS, summary_line
+
+GITHUB_COMMENT_LIMIT = 65_536
+# room for what a CI job wraps around the plan (a marker, a header, a link)
+DEFAULT_BUDGET = 60_000
+MAX_LISTED = 100  # drift lines, remote-id changes: past this, "... and N more"
+TRUNCATION_RESERVE = 400
+
+COLUMNS = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE, Action.ADOPT, Action.MANUAL, Action.NOOP)
+HEADERS = {Action.NOOP: "unchanged"}
+
+# (label, field) in the order a reviewer of audio cares about
+FACTS = (
+    ("duration", "duration"),
+    ("format", "format"),
+    ("size", "size"),
+    ("sample rate", "sample_rate"),
+    ("name", "name"),
+    ("description", "description"),
+    ("sha256", "sha256"),
+)
+
+
+def cell(value: object) -> str:
+    """Safe inside a table cell: no pipes, no HTML, one line."""
+    text = html.escape(str(value), quote=False).replace("|", "\\|")
+    return " ".join(text.split()) if text.strip() else text
+
+
+def fact(field: str, value: object) -> str:
+    if value is None:
+        return "—"
+    if field == "duration":
+        return f"{value:.2f} s"
+    if field == "size":
+        return human_size(int(value))  # type: ignore[call-overload]
+    if field == "sample_rate":
+        return f"{value} Hz"
+    if field == "format":
+        return str(value).upper()
+    if field == "sha256":
+        return f"`{str(value)[:12]}`"
+    if value == "":
+        return "(empty)"
+    return cell(value)
+
+
+def changes_remote_id(change: Change) -> bool:
+    return (
+        change.action is Action.REPLACE
+        and change.strategy is not None
+        and change.strategy is not ReplaceStrategy.OVERWRITE
+    )
+
+
+def _more(n: int, what: str) -> str:
+    return f"- … and {n} more {what}"
+
+
+def summary_table(plan: Plan) -> list[str]:
+    counts: dict[str, Counter[Action]] = defaultdict(Counter)
+    for change in plan.changes:
+        counts[change.instance][change.action] += 1
+    if not counts:
+        return []
+    cols = [a for a in COLUMNS if a is not Action.MANUAL or any(c[Action.MANUAL] for c in counts.values())]
+    lines = [
+        "| instance | " + " | ".join(HEADERS.get(a, a.value) for a in cols) + " |",
+        "|---|" + "---:|" * len(cols),
+    ]
+    for instance in sorted(counts):
+        row = counts[instance]
+        lines.append(f"| `{cell(instance)}` | " + " | ".join(str(row[a]) for a in cols) + " |")
+    return lines
+
+
+def remote_id_caution(plan: Plan) -> list[str]:
+    replaced = [c for c in plan.changes if changes_remote_id(c)]
+    if not replaced:
+        return []
+    lines = [
+        "> [!CAUTION]",
+        f"> **{len(replaced)} replace(s) will change remote ids.** Call flows and IVR definitions "
+        "that reference these ids must be updated after apply:",
+    ]
+    for c in replaced[:MAX_LISTED]:
+        lines.append(f"> - `{cell(c.address)}`: id `{cell(c.remote_id)}` → a new id")
+    if len(replaced) > MAX_LISTED:
+        lines.append("> " + _more(len(replaced) - MAX_LISTED, "replace(s)"))
+    return lines
+
+
+def drift_section(plan: Plan) -> list[str]:
+    if not plan.drift:
+        return []
+    lines = ["#### Changed outside reconciler (drift)", "", "| address | kind | detail |", "|---|---|---|"]
+    for d in plan.drift[:MAX_LISTED]:
+        lines.append(f"| `{cell(d.address)}` | {d.kind.replace('_', ' ')} | {cell(d.detail)} |")
+    if len(plan.drift) > MAX_LISTED:
+        lines += ["", _more(len(plan.drift) - MAX_LISTED, "drift item(s); run `reconciler drift` for all")]
+    return lines
+
+
+def warnings_section(plan: Plan) -> list[str]:
+    if not plan.warnings:
+        return []
+    lines = ["> [!WARNING]"]
+    for w in plan.warnings[:MAX_LISTED]:
+        lines.append(f"> - {cell(w)}")
+    if len(plan.warnings) > MAX_LISTED:
+        lines.append("> " + _more(len(plan.warnings) - MAX_LISTED, "warning(s)"))
+    return lines
+
+
+def change_details(change: Change) -> str:
+    reason = REASONS.get(change.reason, change.reason)
+    title = f"<code>{html.escape(SYMBOLS[change.action])} {html.escape(change.address)}</code> "
+    title += html.escape(HEADLINES.get(change.action, change.action.value))
+    if reason:
+        title += f" — {html.escape(reason)}"
+    if change.protect:
+        title += " (protected)"
+    lines = ["<details>", f"<summary>{title}</summary>", ""]
+    if change.remote_id:
+        lines += [f"Remote id: `{cell(change.remote_id)}`", ""]
+    before = change.before.model_dump() if change.before else {}
+    after = change.after.model_dump() if change.after else {}
+    rows = []
+    for label, field in FACTS:
+        old, new = before.get(field), after.get(field)
+        if old is None and new is None:
+            continue
+        shown_new = fact(field, new)
+        if change.before and change.after and old is not None and new is not None and old != new:
+            shown_new = f"**{shown_new}**"
+        rows.append(f"| {label} | {fact(field, old)} | {shown_new} |")
+    if rows:
+        lines += ["| | before | after |", "|---|---|---|", *rows, ""]
+    for note in change.notes:
+        loud = changes_remote_id(change) and "remote id" in note
+        lines.append(f"- {'**' + cell(note) + '**' if loud else cell(note)}")
+    if change.notes:
+        lines.append("")
+    lines.append("</details>")
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(plan: Plan, *, budget: int = DEFAULT_BUDGET) -> str:
+    """The comment body, at most `budget` characters."""
+    head: list[str] = ["### reconciler plan", ""]
+    if plan.has_changes or plan.summary.manual:
+        head += [f"**{summary_line(plan)}**", ""]
+    else:
+        head += ["**No changes.** Remote state matches the configuration.", ""]
+    for section in (summary_table(plan), remote_id_caution(plan), drift_section(plan), warnings_section(plan)):
+        if section:
+            head += [*section, ""]
+    out = "\n".join(head)
+    shown = [c for c in plan.changes if c.action is not Action.NOOP]
+    if shown:
+        out += "#### Changes\n\n"
+    cut = 0
+    for i, change in enumerate(shown):
+        block = change_details(change)
+        if len(out) + len(block) + TRUNCATION_RESERVE > budget:
+            cut = len(shown) - i
+            break
+        out += block
+    if cut:
+        out += (
+            f"\n> [!NOTE]\n> **{cut} of {len(shown)} change details were cut** to keep this comment "
+            f"under GitHub's {GITHUB_COMMENT_LIMIT:,}-character limit. Every change is counted in "
+            "the table above; run `reconciler plan` for the full plan.\n"
+        )
+    if len(out) > budget:  # a head alone over budget (thousands of instances): cut hard
+        note = "\n\n_… cut to fit the comment size limit; run `reconciler plan` for the full plan._\n"
+        out = out[: budget - len(note)] + note
+    return out
