@@ -262,7 +262,8 @@ def providers_cmd() -> int:
 
     table = Table(title="Provider types")
     for col in ("type", "list", "download", "rename", "description", "delete", "batch", "concurrency", "max size", "formats"):
-        table.add_column(col)
+        # the type is what users copy into their config: never shorten it to "dire…"
+        table.add_column(col, min_width=max(map(len, PROVIDERS)) if col == "type" else None)
     yes = lambda b: "yes" if b else "no"  # noqa: E731
     for name, cls in sorted(PROVIDERS.items()):
         c = cls.capabilities
@@ -273,7 +274,9 @@ def providers_cmd() -> int:
             f"{c.max_bytes // (1024 * 1024)} MiB" if c.max_bytes else "-",
             ",".join(sorted(c.formats)),
         )
-    Console(no_color="NO_COLOR" in os.environ).print(table)
+    # a pipe has no width: rich's default of 80 would truncate every column
+    width = None if sys.stdout.isatty() else 200
+    Console(no_color="NO_COLOR" in os.environ, width=width).print(table)
     return 0
 
 
