@@ -21,7 +21,10 @@ from reconciler.errors import ReconcilerError
 from reconciler.lockfile import LockfileStore, read_lockfile
 from reconciler.plan import Action, Change, Plan
 from reconciler.providers import PROVIDERS
+from reconciler.render.json import render_json
+from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text, summary_line
+from reconciler.saved_plan import apply_saved_plan, read_saved_plan, write_saved_plan
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,33 @@ verify_option = click.option(
     "--verify-content", is_flag=True,
     help="Download recorded assets where the provider allows and compare their sha256.",
 )
+force_option = click.option(
+    "--force", is_flag=True,
+    help="Go past the mass-delete guard (max_delete_percent / max_deletes); protect still holds.",
+)
+
+
+def format_options(func):
+    """--format text|json|markdown, and --json as its short form."""
+
+    @click.option(
+        "--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text",
+        show_default=True, help="text (like Terraform), json (versioned schema) or markdown (a PR comment).",
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Short for --format json.")
+    @functools.wraps(func)
+    def wrapper(*args, output_format: str, as_json: bool, **kwargs):
+        return func(*args, output_format="json" if as_json else output_format, **kwargs)
+
+    return wrapper
+
+
+def render_plan(plan: Plan, output_format: str, *, color: bool) -> str:
+    if output_format == "json":
+        return render_json(plan)
+    if output_format == "markdown":
+        return render_markdown(plan)
+    return render_text(plan, color=color)
 
 
 @click.group(cls=ReconcilerGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,13 +126,29 @@ def cli() -> None:
 @common_options
 @target_option
 @verify_option
+@format_options
+@force_option
+@click.option(
+    "--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE",
+    help="Also save the plan to FILE (JSON with a checksum) for `reconciler apply FILE`.",
+)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none, 1 on error.")
-def plan(config_path: Path, targets: tuple[str, ...], verify_content: bool, detailed_exitcode: bool, no_color: bool) -> int:
+def plan(
+    config_path: Path, targets: tuple[str, ...], verify_content: bool, detailed_exitcode: bool,
+    no_color: bool, output_format: str, force: bool, out_path: Path | None,
+) -> int:
     """Show what apply would change."""
     desired = load_config(config_path)
     recorded = read_lockfile(desired.lockfile_path)
-    result = asyncio.run(engine.plan_once(desired, recorded, targets=targets, verify_content=verify_content))
-    click.echo(render_text(result, color=use_color(no_color)), nl=False)
+    result = asyncio.run(
+        engine.plan_once(desired, recorded, targets=targets, verify_content=verify_content, force=force)
+    )
+    if out_path is not None:
+        write_saved_plan(out_path, result)
+    click.echo(render_plan(result, output_format, color=use_color(no_color)), nl=False)
+    if out_path is not None:  # on stderr unless text, so JSON and Markdown stay clean on stdout
+        click.echo(f"\nSaved the plan to {out_path}. To apply exactly this plan: reconciler apply {out_path}",
+                   err=output_format != "text")
     return 2 if detailed_exitcode and result.has_changes else 0
 
 
@@ -156,8 +202,13 @@ class ApplyProgress:
 @verify_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking.")
 @click.option("--parallelism", type=click.IntRange(min=1), default=None, help="Concurrent actions per instance (never above a provider's documented limit).")
-def apply(config_path: Path, targets: tuple[str, ...], verify_content: bool, auto_approve: bool, parallelism: int | None, no_color: bool) -> int:
-    """Make the providers match the configuration."""
+@force_option
+@click.argument("plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+def apply(config_path: Path, targets: tuple[str, ...], verify_content: bool, auto_approve: bool, parallelism: int | None, no_color: bool, force: bool, plan_file: Path | None) -> int:
+    """Make the providers match the configuration, or apply exactly PLAN_FILE."""
+    if plan_file is not None:
+        return apply_saved(plan_file, config_path, parallelism=parallelism, color=use_color(no_color),
+                           refused=[o for o, on in (("--target", targets), ("--verify-content", verify_content), ("--force", force)) if on])
     desired = load_config(config_path)
     color = use_color(no_color)
     progress = ApplyProgress(tty=sys.stdout.isatty())
@@ -180,11 +231,41 @@ def apply(config_path: Path, targets: tuple[str, ...], verify_content: bool, aut
             outcome = asyncio.run(
                 engine.plan_and_apply(
                     desired, store, targets=targets, verify_content=verify_content,
-                    parallelism=parallelism, confirm=confirm, listener=progress,
+                    parallelism=parallelism, confirm=confirm, listener=progress, force=force,
                 )
             )
         finally:
             progress.end()
+    return finish_apply(outcome, color)
+
+
+def apply_saved(plan_file: Path, config_path: Path, *, parallelism: int | None, color: bool, refused: list[str]) -> int:
+    """`apply PLAN_FILE`: no confirmation, the file is what was reviewed."""
+    if refused:
+        raise ReconcilerError(
+            f"{', '.join(refused)} cannot be combined with a saved plan: the plan file fixes what is applied",
+            hint="Pass those options to `reconciler plan --out FILE` instead.",
+        )
+    saved = read_saved_plan(plan_file)
+    desired = load_config(config_path)
+    progress = ApplyProgress(tty=sys.stdout.isatty())
+
+    def start(planned: Plan) -> None:
+        click.echo(render_text(planned, color=color))
+        progress.begin(len(planned.actionable))
+
+    with LockfileStore(desired.lockfile_path) as store:
+        try:
+            outcome = asyncio.run(
+                apply_saved_plan(saved, desired, store, source=str(plan_file), parallelism=parallelism,
+                                 listener=progress, on_start=start)
+            )
+        finally:
+            progress.end()
+    return finish_apply(outcome, color)
+
+
+def finish_apply(outcome: engine.ApplyOutcome, color: bool) -> int:
     if outcome.report is None:
         if outcome.plan.has_changes:
             click.echo("Apply cancelled.")
@@ -278,6 +359,10 @@ def providers_cmd() -> int:
     width = None if sys.stdout.isatty() else 200
     Console(no_color="NO_COLOR" in os.environ, width=width).print(table)
     return 0
+
+
+# drift, import, state, output, schema: registered on `cli` by importing them
+from reconciler import cli_gitops  # noqa: E402, F401
 
 
 def main() -> None:

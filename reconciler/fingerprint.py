@@ -114,7 +114,13 @@ def local_stale_reasons(saved: Fingerprints, now: Fingerprints) -> list[str]:
     if saved.config_sha256 != now.config_sha256:
         reasons.append(f"the config {now.config_path} changed since the plan was made")
     reasons += _files_reasons(saved.files, now.files)
-    if saved.lockfile_lineage != now.lockfile_lineage:
+    if saved.lockfile_lineage is None and now.lockfile_lineage is not None:
+        reasons.append(
+            f"the lockfile was written since the plan was made (serial 0 → {now.lockfile_serial})"
+        )
+    elif saved.lockfile_lineage is not None and now.lockfile_lineage is None:
+        reasons.append("the lockfile the plan was made against is gone")
+    elif saved.lockfile_lineage != now.lockfile_lineage:
         reasons.append(
             f"the lockfile's lineage is {now.lockfile_lineage or '(none: no lockfile)'}, the plan was "
             f"made against {saved.lockfile_lineage or '(none: no lockfile)'}: it is another state"

@@ -172,7 +172,7 @@ def render_markdown(plan: Plan, *, budget: int = DEFAULT_BUDGET) -> str:
     for section in (summary_table(plan), remote_id_caution(plan), drift_section(plan), warnings_section(plan)):
         if section:
             head += [*section, ""]
-    out = "\n".join(head)
+    out = "\n".join(head) + "\n"
     shown = [c for c in plan.changes if c.action is not Action.NOOP]
     if shown:
         out += "#### Changes\n\n"

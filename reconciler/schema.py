@@ -1,0 +1,98 @@
+"""JSON Schemas generated from the pydantic models: `reconciler schema`.
+
+- `config.schema.json`: reconciler.toml. Provider tables are the union of
+  every registered provider's settings model, discriminated by `type`, so the
+  schema follows the registry as providers are added.
+- `lockfile.schema.json`: reconciler.lock.
+- `plan.schema.json`: `plan --format json` and `plan --out` files.
+
+The committed `schemas/` must equal what this writes; a test checks it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PydanticUserError, create_model
+
+from reconciler.config import Settings
+from reconciler.lockfile import Lockfile
+from reconciler.providers import PROVIDERS
+from reconciler.saved_plan import SavedPlan
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+DEFAULT_DIR = "schemas"
+
+
+def config_model() -> type[BaseModel]:
+    """The top level of reconciler.toml with typed provider tables."""
+    models = tuple(PROVIDERS[name].settings_model for name in sorted(PROVIDERS))
+    if len(models) == 1:
+        return _config_model(models[0])
+    try:
+        return _config_model(Annotated[Union[models], Field(discriminator="type")])  # noqa: UP007
+    except PydanticUserError:  # a settings model whose `type` is not a Literal: a plain union
+        return _config_model(Union[models])  # noqa: UP007
+
+
+def _config_model(table: Any) -> type[BaseModel]:
+    return create_model(
+        "ReconcilerConfig",
+        __config__=ConfigDict(extra="forbid", title="reconciler.toml"),
+        __doc__="reconciler.toml: which audio belongs on which provider account.",
+        settings=(Settings, Field(default_factory=Settings)),
+        providers=(
+            dict[str, table],
+            Field(
+                default_factory=dict,
+                description="One table per provider instance (an account), keyed by instance name; "
+                "`type` selects the provider's settings.",
+                json_schema_extra={"propertyNames": {"pattern": "^[a-z0-9_-]+$"}},
+            ),
+        ),
+    )
+
+
+def _with_header(schema: dict[str, Any], title: str, file_id: str) -> dict[str, Any]:
+    return {"$schema": DRAFT, "$id": file_id, "title": title, **{k: v for k, v in schema.items() if k != "title"}}
+
+
+def schemas() -> dict[str, dict[str, Any]]:
+    """file name -> schema."""
+    return {
+        "config.schema.json": _with_header(
+            config_model().model_json_schema(), "reconciler.toml", "config.schema.json"
+        ),
+        "lockfile.schema.json": _with_header(
+            Lockfile.model_json_schema(), "reconciler.lock", "lockfile.schema.json"
+        ),
+        "plan.schema.json": _with_header(
+            SavedPlan.model_json_schema(mode="serialization"), "reconciler plan (JSON)", "plan.schema.json"
+        ),
+    }
+
+
+def render(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def write(out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, schema in schemas().items():
+        path = out_dir / name
+        path.write_text(render(schema), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def outdated(out_dir: Path) -> list[str]:
+    """The schema files in `out_dir` that are missing or differ from the models."""
+    stale = []
+    for name, schema in schemas().items():
+        path = out_dir / name
+        if not path.exists() or path.read_text(encoding="utf-8") != render(schema):
+            stale.append(str(path))
+    return stale
