@@ -60,7 +60,8 @@ async def observe_instance(
     if not caps.can_list:
         return ObservedInstance(assets=None)
     remotes = await provider.list()
-    warnings: list[str] = []
+    # what the listing could not read or vouch for, in the provider's words
+    warnings: list[str] = list(dict.fromkeys(provider.warnings))
     if caps.can_download and not caps.lists_sha256:
         entries = recorded.for_instance(provider.instance)
         recorded_ids = {e.remote_id for e in entries.values()}
@@ -75,7 +76,8 @@ async def observe_instance(
     elif verify_content and not caps.lists_sha256:
         warnings.append(
             f"instance '{provider.instance}': {provider.type_name} offers no download; "
-            "--verify-content compared sizes only"
+            + ("--verify-content compared sizes only" if caps.lists_size
+               else "its listing shows no size either, so --verify-content could not compare content")
         )
     return ObservedInstance(assets=tuple(remotes), warnings=tuple(warnings), content_verified=verify_content)
 

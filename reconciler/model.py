@@ -15,6 +15,27 @@ from pydantic import BaseModel, ConfigDict, Field
 from reconciler.audio import AudioInfo
 
 
+class OwnerMarker(BaseModel):
+    """reconciler's own mark on a remote asset, written at upload where the
+    provider keeps a free-form field for it (`Capabilities.marks_owner`): the
+    address the asset was made for and a prefix of the sha256 of the bytes
+    uploaded. It makes adoption and crash recovery exact, and tells files
+    reconciler made from files a person uploaded."""
+
+    model_config = ConfigDict(frozen=True)
+
+    address: str
+    sha256_prefix: str
+
+    def matches(self, asset: DesiredAsset) -> bool:
+        """Made for this address, with this content."""
+        return (
+            self.address == asset.address
+            and bool(self.sha256_prefix)
+            and asset.sha256.startswith(self.sha256_prefix)
+        )
+
+
 class RemoteAsset(BaseModel):
     """One asset as a provider's listing shows it. A field is None when the
     provider does not report it (the planner then cannot compare it)."""
@@ -29,6 +50,8 @@ class RemoteAsset(BaseModel):
     duration: float | None = None
     format: str | None = None
     sample_rate: int | None = None
+    # reconciler's mark, where the provider keeps one (None: unmarked or not kept)
+    owner_marker: OwnerMarker | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from reconciler.providers.base import Capabilities, Provider
 from reconciler.providers.directory import DirectoryProvider
+from reconciler.providers.wolkvox import WolkvoxProvider
 
 PROVIDERS: dict[str, type[Provider]] = {
     DirectoryProvider.type_name: DirectoryProvider,
+    WolkvoxProvider.type_name: WolkvoxProvider,
 }
 
 

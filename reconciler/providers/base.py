@@ -38,6 +38,9 @@ class Capabilities(BaseModel):
     can_overwrite: bool = False
     # the provider refuses two assets with one name: replace must not collide
     unique_names: bool = True
+    # each upload carries reconciler's OwnerMarker (address + content hash) and
+    # listings return it: adoption needs the marker, prune spares marked assets
+    marks_owner: bool = False
     # which fields a listing reports, so the planner knows what it can compare
     lists_sha256: bool = False
     lists_size: bool = False

@@ -39,6 +39,9 @@ class ContractTarget:
     name_for: Callable[[str], str] = lambda name: name
     # download returns the uploaded bytes (False where the service converts them)
     download_is_exact: bool = True
+    # the list endpoint pages; False where the API returns everything in one answer
+    # (set_page_size then caps that answer, e.g. wolkvox's 60,000-records limit)
+    paginated: bool = True
 
     def __str__(self) -> str:
         return self.type_name

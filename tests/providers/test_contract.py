@@ -122,14 +122,16 @@ def test_delete(target, served):
 
 def test_pagination_lists_every_page(target, served):
     emulator, server = served
-    target.set_page_size(emulator, 3)
+    if target.paginated:
+        target.set_page_size(emulator, 3)
     for i in range(8):
         target.console_upload(emulator, target.name_for(f"p{i}"), target.make_audio(10 + i))
     emulator.reset_log()
     listed = run(make_provider(target, server.url), lambda p: p.list())
     assert sorted(r.name for r in listed) == sorted(target.name_for(f"p{i}") for i in range(8))
     pages = sum(1 for r in emulator.requests if target.is_list(r.method, r.path))
-    assert pages >= 3
+    # an API without pages answers everything at once: one request, never more
+    assert pages >= 3 if target.paginated else pages == 1
 
 
 @pytest.mark.parametrize("status", [429, 500])
