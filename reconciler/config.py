@@ -219,6 +219,7 @@ def load_config(config_path: Path) -> Desired:
         assets: dict[str, DesiredAsset] = {}
         names: dict[str, str] = {}
         problems: list[str] = []
+        warnings: list[str] = []
         for key, (where, spec) in _expand_assets(instance, settings, base, file).items():
             asset = build_asset(instance, key, spec, base, where, file, provider)
             if asset.name in names:
@@ -229,6 +230,7 @@ def load_config(config_path: Path) -> Desired:
                 )
             names[asset.name] = asset.address
             problems += [f"{where} ({spec.file}): {p}" for p in provider.check_asset(asset)]
+            warnings += [f"{where} ({spec.file}): {w}" for w in provider.asset_warnings(asset)]
             assets[asset.address] = asset
         if problems:
             raise ConfigError(
@@ -237,7 +239,7 @@ def load_config(config_path: Path) -> Desired:
                 reasons=problems,
             )
         desired.instances[instance] = DesiredInstance(
-            name=instance, type=settings.type, settings=settings, assets=assets
+            name=instance, type=settings.type, settings=settings, assets=assets, warnings=warnings
         )
     return desired
 

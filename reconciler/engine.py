@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from reconciler import planner
 from reconciler.applier import Applier, ApplyReport, Listener
-from reconciler.audio import sha256_bytes
+from reconciler.audio import NotAudioError, inspect_bytes, sha256_bytes
 from reconciler.errors import ProviderError
 from reconciler.fingerprint import fingerprint
 from reconciler.lockfile import Lockfile, LockfileStore
@@ -43,12 +43,22 @@ async def opened(providers: dict[str, Provider]) -> AsyncIterator[dict[str, Prov
 async def _with_content_hashes(
     provider: Provider, remotes: list[RemoteAsset], wanted: set[str]
 ) -> list[RemoteAsset]:
-    """Download the remote ids in `wanted` and fill in their sha256."""
+    """Download the remote ids in `wanted` and fill in their sha256 — or, where the
+    provider stores a converted copy (`download_is_exact = False`), the duration
+    and sample rate of the audio it returns."""
+    exact = provider.capabilities.download_is_exact
+
     async def fill(remote: RemoteAsset) -> RemoteAsset:
         if remote.remote_id not in wanted or remote.sha256 is not None:
             return remote
         data = await provider.download(remote.remote_id)
-        return remote.model_copy(update={"sha256": sha256_bytes(data), "size": len(data)})
+        if exact:
+            return remote.model_copy(update={"sha256": sha256_bytes(data), "size": len(data)})
+        try:
+            info = inspect_bytes(data)
+        except NotAudioError:
+            return remote  # nothing to read: the listing's facts stand
+        return remote.model_copy(update={"duration": info.duration, "sample_rate": info.sample_rate})
 
     return list(await asyncio.gather(*(fill(r) for r in remotes)))
 
@@ -69,8 +79,16 @@ async def observe_instance(
         unrecorded_names = {a.name for addr, a in inst.assets.items() if addr not in entries}
         # adoption candidates are verified by hash; recorded ones only on request
         wanted = {r.remote_id for r in remotes if r.name in unrecorded_names and r.remote_id not in recorded_ids}
+        if not caps.download_is_exact and caps.lists_duration:
+            wanted = set()  # a converted copy tells no more than the listed duration and sample rate
         if verify_content:
             wanted |= recorded_ids
+            if not caps.download_is_exact:
+                warnings.append(
+                    f"instance '{provider.instance}': {provider.type_name} stores a converted copy of "
+                    "each upload, so --verify-content compared the duration (within "
+                    f"{planner.DURATION_TOLERANCE:g} s) and sample rate of the downloaded audio, not its sha256"
+                )
         if wanted:
             remotes = await _with_content_hashes(provider, remotes, wanted)
     elif verify_content and not caps.lists_sha256:

@@ -84,8 +84,27 @@ def compare_content(asset: DesiredAsset, remote: RemoteAsset) -> tuple[bool | No
         return remote.size == asset.size, "size"
     duration = asset.audio.duration if asset.audio else None
     if remote.duration is not None and duration is not None:
-        return abs(remote.duration - duration) <= DURATION_TOLERANCE, "duration"
+        same = abs(remote.duration - duration) <= DURATION_TOLERANCE
+        rate = asset.audio.sample_rate if asset.audio else None
+        if remote.sample_rate is not None and rate is not None:
+            return same and remote.sample_rate == rate, "duration and sample rate"
+        return same, "duration"
     return None, "nothing comparable"
+
+
+def audio_drift(entry: LockEntry, remote: RemoteAsset, asset: DesiredAsset | None) -> list[tuple[str, str]]:
+    """Content drift where the provider stores a converted copy (no sha256 or size
+    to compare): the downloaded audio's duration and sample rate against the source's."""
+    changed = []
+    if remote.duration is not None and entry.duration is not None and abs(remote.duration - entry.duration) > DURATION_TOLERANCE:
+        changed.append(f"duration {entry.duration:.2f} s → {remote.duration:.2f} s")
+    rate = asset.audio.sample_rate if asset is not None and asset.audio else None
+    if remote.sample_rate is not None and rate is not None and remote.sample_rate != rate:
+        changed.append(f"sample rate {rate} Hz → {remote.sample_rate} Hz")
+    if not changed:
+        return []
+    return [("content_changed", ", ".join(changed) + " (compared by duration and sample rate: the provider "
+             f"stores a converted copy, ±{DURATION_TOLERANCE:g} s)")]
 
 
 def entry_drift(entry: LockEntry, remote: RemoteAsset) -> list[tuple[str, str]]:
@@ -153,6 +172,8 @@ class _InstancePlanner:
         self.caps = caps
         self.prune = prune
         self.listed = observed is not None and observed.assets is not None
+        # downloaded content that cannot hash like the source: compare its audio facts
+        self.compare_audio = bool(observed is not None and observed.content_verified) and not caps.download_is_exact
         remotes = observed.assets if self.listed and observed else ()
         self.by_id: dict[str, RemoteAsset] = {r.remote_id: r for r in remotes}
         self.by_name: dict[str, list[RemoteAsset]] = defaultdict(list)
@@ -308,7 +329,10 @@ class _InstancePlanner:
     def detect_drift(self, address: str, entry: LockEntry, remote: RemoteAsset | None) -> list[str]:
         if remote is None:
             return []
-        return [self.note_drift(address, kind, detail) for kind, detail in entry_drift(entry, remote)]
+        found = entry_drift(entry, remote)
+        if self.compare_audio and not any(k in ("content_changed", "size_changed") for k, _ in found):
+            found += audio_drift(entry, remote, self.assets.get(address))
+        return [self.note_drift(address, kind, detail) for kind, detail in found]
 
     def plan_superseded(self, address: str, entry: LockEntry) -> None:
         """Old remote ids left by an interrupted replace."""
@@ -407,6 +431,7 @@ def plan(
             prune=getattr(inst.settings, "prune", False),
         )
         planner.run()
+        result.warnings.extend(inst.warnings)
         obs = observed.get(name)
         if obs is not None:
             result.warnings.extend(obs.warnings)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from reconciler.providers.base import Capabilities, Provider
 from reconciler.providers.directory import DirectoryProvider
+from reconciler.providers.loccus import LoccusProvider
 from reconciler.providers.wolkvox import WolkvoxProvider
 
 PROVIDERS: dict[str, type[Provider]] = {
     DirectoryProvider.type_name: DirectoryProvider,
+    LoccusProvider.type_name: LoccusProvider,
     WolkvoxProvider.type_name: WolkvoxProvider,
 }
 
