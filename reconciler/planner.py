@@ -118,7 +118,7 @@ def entry_drift(entry: LockEntry, remote: RemoteAsset) -> list[tuple[str, str]]:
     if remote.sha256 is not None and remote.sha256 != entry.sha256:
         kinds.append(("content_changed", f"sha256 {entry.sha256[:12]} → {remote.sha256[:12]}"))
     elif remote.size is not None and remote.size != entry.size:
-        kinds.append(("size_changed", f"{entry.size} → {remote.size} bytes"))
+        kinds.append(("size_changed", f"{entry.size} → {remote.size} bytes (content compared by size: no sha256 is listed)"))
     return kinds
 
 
@@ -235,6 +235,9 @@ class _InstancePlanner:
             depends = [orphan_names[asset.name]] if asset.name in orphan_names and self.caps.unique_names else []
             self.change(asset.address, Action.CREATE, reason, depends_on=depends, **common)
             return
+        if self.caps.marks_owner:
+            self.plan_new_marked(asset, reason, candidates, common)
+            return
         remote = candidates[0]
         self.claimed.add(remote.remote_id)
         same, how = compare_content(asset, remote)
@@ -256,6 +259,45 @@ class _InstancePlanner:
             f"unmanaged remote asset (id {remote.remote_id}) with {why}. reconciler never overwrites "
             f"what it does not own. Way out: give the asset another `name`, delete or rename the remote "
             f"one, or take it over with `reconciler import {asset.address} {remote.remote_id}`."
+        )
+
+    def plan_new_marked(
+        self, asset: DesiredAsset, reason: str, candidates: list[RemoteAsset], common: dict
+    ) -> None:
+        """Where uploads carry reconciler's marker, only a remote marked for this
+        address and this content is adopted (a lockfile write lost to a crash):
+        a person's upload under the same name is never taken for ours, even at
+        the same size."""
+        mine = [
+            r for r in candidates
+            if r.owner_marker is not None and r.owner_marker.matches(asset) and r.size in (None, asset.size)
+        ]
+        if mine:
+            remote = mine[0]
+            self.claimed.add(remote.remote_id)
+            self.change(
+                asset.address, Action.ADOPT, reason, remote_id=remote.remote_id,
+                notes=["carries reconciler's upload marker for this address and content (sha256 prefix"
+                       f"{' and size' if remote.size is not None else ''}): adopted, no upload"],
+                **{**common, "before": remote_state(remote)},
+            )
+            return
+        ids = ", ".join(r.remote_id for r in candidates)
+        if self.caps.unique_names:
+            self.claimed.add(candidates[0].remote_id)
+            self.conflicts.append(
+                f"{asset.address}: the name '{asset.name}' on instance '{self.instance}' is taken by a "
+                f"remote asset (id {ids}) without reconciler's marker for this address and content. "
+                "reconciler never overwrites what it does not own. Way out: give the asset another "
+                "`name`, or delete or rename the remote one."
+            )
+            return
+        self.change(
+            asset.address, Action.CREATE, reason,
+            notes=[f"'{asset.name}' already exists remotely (id {ids}) without reconciler's marker for "
+                   f"this address and content, so it is not adopted; names may repeat on {self.type}: "
+                   "a new file is uploaded and that one is left untouched"],
+            **common,
         )
 
     # --- desired and recorded ----------------------------------------------
@@ -381,6 +423,18 @@ class _InstancePlanner:
             if remote.remote_id in self.claimed or remote.remote_id in self.recorded_ids:
                 continue
             address = f"{self.instance}:{remote.remote_id}"
+            marker = remote.owner_marker
+            if marker is not None:
+                # reconciler made it, yet this lockfile does not know it: another
+                # checkout's, or left by an interrupted apply. prune spares it.
+                self.note_drift(
+                    address, "unmanaged",
+                    f"'{remote.name}' (id {remote.remote_id}) was uploaded by reconciler for "
+                    f"{marker.address} but is not in this lockfile; left untouched"
+                    f"{' (prune never deletes reconciler-marked files)' if self.prune else ''}: "
+                    "delete it in the provider's console if it is a leftover",
+                )
+                continue
             if not self.prune:
                 self.note_drift(address, "unmanaged", f"'{remote.name}' (id {remote.remote_id}) is not managed; left untouched")
                 continue
