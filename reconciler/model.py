@@ -82,6 +82,8 @@ class DesiredInstance(BaseModel):
     type: str
     settings: Any
     assets: dict[str, DesiredAsset] = Field(default_factory=dict)  # by address
+    # from Provider.asset_warnings: shown by `validate` and as plan warnings
+    warnings: list[str] = Field(default_factory=list)
 
 
 class Desired(BaseModel):

@@ -46,6 +46,9 @@ class Capabilities(BaseModel):
     lists_size: bool = False
     lists_description: bool = False
     lists_duration: bool = False
+    # download returns the uploaded bytes; False where the service stores a converted
+    # copy: content is then compared by duration and sample rate, never by sha256
+    download_is_exact: bool = True
     max_batch: int = 1
     max_concurrency: int = 4
     # max_concurrency is a documented hard limit: --parallelism may only lower it
@@ -154,6 +157,12 @@ class Provider(ABC):
                 f"{caps.description_max_length} allowed"
             )
         return problems
+
+    def asset_warnings(self, asset: DesiredAsset) -> list[str]:
+        """Things about this asset the user should know but that do not stop a
+        plan (e.g. a provider's soft requirements), found without a request.
+        `validate` and `plan` show them as warnings."""
+        return []
 
     # --- operations -----------------------------------------------------
     @abstractmethod
