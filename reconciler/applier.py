@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from reconciler.audio import sha256_bytes
 from reconciler.errors import NotFoundError, PlanError, ProviderError, ReconcilerError
 from reconciler.lockfile import LockEntry, LockfileStore, utc_now
-from reconciler.model import Desired, DesiredAsset, RemoteAsset
+from reconciler.model import Desired, DesiredAsset, RemoteAsset, is_content_hash
 from reconciler.plan import Action, Change, Plan, ReplaceStrategy
 from reconciler.providers.base import Provider
 
@@ -148,6 +148,8 @@ class Applier:
         return asset
 
     def _read(self, asset: DesiredAsset) -> bytes:
+        if not is_content_hash(asset.sha256):
+            return b""  # file-less (AssetSpec.content_identity): create works from the spec
         assert asset.file is not None
         try:
             data = asset.file.read_bytes()

@@ -187,9 +187,14 @@ def _expand_assets(
                     f"{path.relative_to(base)})",
                     file=file,
                 )
-            spec = spec_model.model_validate(
-                {"file": str(path.relative_to(base)), "description": g.description, "protect": g.protect}
-            )
+            try:
+                spec = spec_model.model_validate(
+                    {"file": str(path.relative_to(base)), "description": g.description, "protect": g.protect}
+                )
+            except ValidationError as exc:  # a provider's asset rules (e.g. no description)
+                raise ConfigError(
+                    "invalid configuration", file=file, reasons=_describe_errors(exc, where)
+                ) from None
             out[key] = (where, spec)
     for key, spec in settings.assets.items():
         where = f"providers.{instance}.assets.{key}"
@@ -247,6 +252,12 @@ def load_config(config_path: Path) -> Desired:
 def build_asset(
     instance: str, key: str, spec: AssetSpec, base: Path, where: str, file: str, provider: Provider
 ) -> DesiredAsset:
+    identity = spec.content_identity()
+    if identity is not None:  # file-less: the provider's create works from the spec
+        return DesiredAsset(
+            address=f"{instance}.{key}", instance=instance, key=key, name=spec.name or key,
+            description=spec.description, protect=spec.protect, sha256=identity, size=0, spec=spec,
+        )
     path = (base / spec.file).resolve()
     sha, size, info = _read_asset_file(path, where, file)
     return DesiredAsset(

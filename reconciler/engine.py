@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from reconciler import planner
 from reconciler.applier import Applier, ApplyReport, Listener
 from reconciler.audio import NotAudioError, inspect_bytes, sha256_bytes
-from reconciler.errors import ProviderError
+from reconciler.errors import ConfigError, ProviderError
 from reconciler.fingerprint import fingerprint
 from reconciler.lockfile import Lockfile, LockfileStore
-from reconciler.model import Desired, ObservedInstance, RemoteAsset
+from reconciler.model import Desired, ObservedInstance, RemoteAsset, is_content_hash
 from reconciler.plan import Plan
 from reconciler.providers import PROVIDERS, Provider
 
@@ -67,6 +67,13 @@ async def observe_instance(
     provider: Provider, desired: Desired, recorded: Lockfile, *, verify_content: bool
 ) -> ObservedInstance:
     caps = provider.capabilities
+    inst = desired.instances[provider.instance]
+    problems = await provider.check_remote(list(inst.assets.values()))
+    if problems:
+        raise ConfigError(
+            f"assets on instance '{provider.instance}' refer to what {provider.type_name} does not have",
+            file=str(desired.config_path), reasons=problems,
+        )
     if not caps.can_list:
         return ObservedInstance(assets=None)
     remotes = await provider.list()
@@ -75,14 +82,23 @@ async def observe_instance(
     if caps.can_download and not caps.lists_sha256:
         entries = recorded.for_instance(provider.instance)
         recorded_ids = {e.remote_id for e in entries.values()}
-        inst = desired.instances[provider.instance]
-        unrecorded_names = {a.name for addr, a in inst.assets.items() if addr not in entries}
+        # file-less assets (AssetSpec.content_identity) have no bytes to compare
+        unrecorded_names = {
+            a.name for addr, a in inst.assets.items() if addr not in entries and is_content_hash(a.sha256)
+        }
         # adoption candidates are verified by hash; recorded ones only on request
         wanted = {r.remote_id for r in remotes if r.name in unrecorded_names and r.remote_id not in recorded_ids}
         if not caps.download_is_exact and caps.lists_duration:
             wanted = set()  # a converted copy tells no more than the listed duration and sample rate
         if verify_content:
-            wanted |= recorded_ids
+            wanted |= {e.remote_id for e in entries.values() if is_content_hash(e.sha256)}
+            fileless = sorted(a for a, e in entries.items() if not is_content_hash(e.sha256))
+            if fileless:
+                warnings.append(
+                    f"instance '{provider.instance}': --verify-content cannot check {len(fileless)} "
+                    f"asset(s) with no local file ({', '.join(fileless[:5])}"
+                    f"{', ...' if len(fileless) > 5 else ''})"
+                )
             if not caps.download_is_exact:
                 warnings.append(
                     f"instance '{provider.instance}': {provider.type_name} stores a converted copy of "

@@ -5,12 +5,14 @@ from __future__ import annotations
 from reconciler.providers.base import Capabilities, Provider
 from reconciler.providers.directory import DirectoryProvider
 from reconciler.providers.loccus import LoccusProvider
+from reconciler.providers.plusofon import PlusofonProvider
 from reconciler.providers.soniox import SonioxProvider
 from reconciler.providers.wolkvox import WolkvoxProvider
 
 PROVIDERS: dict[str, type[Provider]] = {
     DirectoryProvider.type_name: DirectoryProvider,
     LoccusProvider.type_name: LoccusProvider,
+    PlusofonProvider.type_name: PlusofonProvider,
     SonioxProvider.type_name: SonioxProvider,
     WolkvoxProvider.type_name: WolkvoxProvider,
 }

@@ -1,0 +1,403 @@
+"""`plusofon`: the Plusofon media API (seed 003) — the audio files that call
+scenarios play, on `https://restapi.plusofon.ru`.
+
+    GET    api/v1/media              Laravel paginator of {id, name}, 15 per page
+    GET    api/v1/media/{id}         {id, name}
+    GET    api/v1/media/{id}/file    the audio bytes
+    POST   api/v1/media              {name, file (base64), file_mime_type} or {name, standard_id}
+    PATCH  api/v1/media/{id}         {name}
+    DELETE api/v1/media/{id}
+    GET    api/v1/standard-media     {"standard_media": [{id, name}]}: preinstalled prompts
+
+Headers: `Authorization: Bearer <token>`, `Client: <client id>`, `Accept:
+application/json`. Ids are JSON integers; we keep them as strings.
+
+What the documentation leaves open, and how this client copes:
+- whether create returns the new id: it reads one when present (`id`,
+  `data.id`, `media_id`), else finds the asset by listing — by name, among
+  the ids it had not seen before the upload;
+- the paginator's URLs name the server's own host (`http://localhost/...`
+  in the documentation), so only their `page` number is followed;
+- errors come as `{"message", "code"}`, and a 200 may carry `success: false`:
+  both are errors. "User not found" means the token and `Client` do not
+  name an account: an auth error, never retried.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import httpx
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from reconciler.errors import (
+    AuthError,
+    BadRequestError,
+    NotFoundError,
+    ProviderError,
+    RateLimitError,
+)
+from reconciler.model import DesiredAsset, RemoteAsset
+from reconciler.providers.base import AssetSpec, Capabilities
+from reconciler.providers.http import HttpProvider, HttpProviderSettings, parse_retry_after
+
+log = logging.getLogger(__name__)
+
+MEDIA = "api/v1/media"
+STANDARD_MEDIA = "api/v1/standard-media"
+# file_mime_type values the API takes, by the format sniffed from content;
+# gsm and raw have no header to recognise, so they are not offered here
+MIME_BY_FORMAT = {"mp3": "mp3", "wav": "wav", "au": "au", "aiff": "aiff", "ogg": "ogg"}
+MAX_PAGES = 10_000  # a paginator that never ends is a bug, not a big account
+STANDARD_PREFIX = "standard:"
+
+
+class PlusofonAsset(AssetSpec):
+    """`[providers.<instance>.assets.<key>]` on a plusofon instance: an audio
+    `file`, or `standard_id`, a preinstalled prompt of the account."""
+
+    file: str | None = Field(  # type: ignore[assignment]
+        default=None, description="Audio file, relative to the config file (or set `standard_id`)."
+    )
+    standard_id: str | None = Field(
+        default=None,
+        description="Id of a preinstalled prompt (GET api/v1/standard-media) to use instead of a file.",
+    )
+
+    @field_validator("description")
+    @classmethod
+    def _no_description(cls, value: str) -> str:
+        if value:
+            raise PydanticCustomError(
+                "plusofon_description",
+                "plusofon media have no description field (the API keeps only a name); "
+                "remove `description`",
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _file_or_standard(self) -> PlusofonAsset:
+        if (self.file is None) == (self.standard_id is None):
+            raise PydanticCustomError(
+                "plusofon_source",
+                "set exactly one of `file` (an audio file) or `standard_id` (a preinstalled prompt)",
+            )
+        if self.standard_id is not None and not self.standard_id.strip():
+            raise PydanticCustomError("plusofon_standard_id", "`standard_id` must not be empty")
+        return self
+
+    def content_identity(self) -> str | None:
+        return f"{STANDARD_PREFIX}{self.standard_id}" if self.standard_id is not None else None
+
+
+class PlusofonSettings(HttpProviderSettings):
+    """`[providers.<instance>]` with `type = "plusofon"`."""
+
+    type: Literal["plusofon"]
+    client: str = Field(
+        default="10553",
+        description="The `Client` header: the account's client id (10553 in every documented example).",
+    )
+    assets: dict[str, PlusofonAsset] = Field(default_factory=dict)  # type: ignore[assignment]
+
+    @field_validator("client", mode="before")
+    @classmethod
+    def _client_as_text(cls, value: Any) -> Any:
+        # `client = 10553` in TOML is an integer; the header is text either way
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _page_of(url: Any) -> int | None:
+    """The `page` number in a paginator URL (its host is the server's own idea)."""
+    if not isinstance(url, str) or not url:
+        return None
+    try:
+        return _int_or_none(httpx.URL(url).params.get("page"))
+    except (httpx.InvalidURL, ValueError):
+        return None
+
+
+class PlusofonProvider(HttpProvider):
+    type_name = "plusofon"
+    settings_model = PlusofonSettings
+    default_token_env = "PLUSOFON_TOKEN"
+    default_base_url = "https://restapi.plusofon.ru"
+    summary = "Plusofon media files for call scenarios (restapi.plusofon.ru)."
+    capabilities = Capabilities(
+        can_list=True,
+        can_download=True,
+        can_rename=True,
+        can_describe=False,
+        can_delete=True,
+        can_overwrite=False,
+        # nothing says names are unique; a replace uploads first, then deletes
+        unique_names=False,
+        lists_sha256=False,
+        lists_size=False,
+        lists_description=False,
+        lists_duration=False,
+        max_batch=1,
+        max_concurrency=4,
+        formats=frozenset(MIME_BY_FORMAT),
+        notes=(
+            "listing shows id and name only: content is compared by downloading it",
+            "no description field",
+            "standard_id assets: preinstalled prompts, created by reference",
+        ),
+    )
+
+    settings: PlusofonSettings
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # ids seen by `list()` or claimed by our creates: a create whose answer
+        # carries no id made the one asset with its name that is not in here
+        self._known_ids: set[str] | None = None
+        self._standard: dict[str, str] | None = None
+
+    # --- headers and errors -------------------------------------------------
+    def extra_headers(self) -> dict[str, str]:
+        return {"Client": self.settings.client, "Accept": "application/json"}
+
+    def map_error(self, response: httpx.Response, *, operation: str, address: str | None) -> ProviderError | None:
+        status = response.status_code
+        body = self._json(response)
+        message = self._message(body) if body is not None else None
+        if status < 400:
+            if not isinstance(body, Mapping):
+                return None
+            code = _int_or_none(body.get("code"))
+            if body.get("success") is False or (code is not None and code >= 400):
+                text = message or "the request was refused"
+                return self._error(code if code and code >= 400 else status, f"{text} (success: false)",
+                                   response, operation=operation, address=address)
+            return None
+        if message is None:
+            message = self.provider_message(response)
+        return self._error(status, message, response, operation=operation, address=address)
+
+    def _json(self, response: httpx.Response) -> Any:
+        if "json" not in response.headers.get("content-type", "") and not response.content.startswith(b"{"):
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return None
+
+    def _message(self, body: Any) -> str | None:
+        if not isinstance(body, Mapping):
+            return None
+        message = body.get("message") or body.get("error")
+        text = str(message) if message else None
+        errors = body.get("errors")  # Laravel validation: {"field": ["reason", ...]}
+        if isinstance(errors, Mapping) and errors:
+            details = "; ".join(
+                f"{field}: {' '.join(map(str, reasons)) if isinstance(reasons, list) else reasons}"
+                for field, reasons in errors.items()
+            )
+            text = f"{text} ({details})" if text else details
+        return self.redact(text) if text else None
+
+    def _error(
+        self, status: int, message: str, response: httpx.Response, *, operation: str, address: str | None
+    ) -> ProviderError:
+        common = {"provider": self.label, "operation": operation, "address": address, "status": status}
+        lowered = message.lower()
+        if "user not found" in lowered:
+            # the documented answer when the token and Client name no account (sent as a 500)
+            return AuthError(
+                message,
+                hint=f"Check the token in {self.token_env} and `client` ({self.settings.client}) "
+                f"under [providers.{self.instance}]: together they must name a Plusofon account.",
+                **common,
+            )
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            return RateLimitError(message, retry_after=retry_after,
+                                  hint="Plusofon is rate limiting; try again later.", **common)
+        if status == 404 or (status < 500 and "not found" in lowered):
+            return NotFoundError(message, **common)
+        if status in (400, 422) or status < 400:
+            return BadRequestError(message, **common)
+        return self.error_for_status(status, message, response, operation=operation, address=address)
+
+    # --- plan time ----------------------------------------------------------------
+    async def check_remote(self, assets: Sequence[DesiredAsset]) -> list[str]:
+        """Every `standard_id` must name one of the account's preinstalled prompts."""
+        wanted = [a for a in assets if getattr(a.spec, "standard_id", None) is not None]
+        if not wanted:
+            return []
+        standard = await self.standard_media()
+        problems = []
+        for asset in wanted:
+            sid = asset.spec.standard_id
+            if sid not in standard:
+                known = ", ".join(f"{k} ({v})" for k, v in sorted(standard.items())) or "none"
+                problems.append(
+                    f"providers.{asset.instance}.assets.{asset.key}.standard_id: '{sid}' is not a "
+                    f"preinstalled prompt of this account (known: {known})"
+                )
+        return problems
+
+    async def standard_media(self) -> dict[str, str]:
+        """id -> name of the preinstalled prompts (fetched once)."""
+        if self._standard is None:
+            response = await self.request("GET", STANDARD_MEDIA, operation="list standard media", idempotent=True)
+            body = self._json(response)
+            items = body.get("standard_media", body.get("data")) if isinstance(body, Mapping) else None
+            if not isinstance(items, list):
+                raise self._unexpected("list standard media", None, "no `standard_media` array")
+            self._standard = {
+                str(i["id"]): str(i.get("name", "")) for i in items if isinstance(i, Mapping) and "id" in i
+            }
+        return self._standard
+
+    # --- operations -----------------------------------------------------------------
+    async def list(self) -> list[RemoteAsset]:
+        remotes = await self._list_all()
+        self._known_ids = (self._known_ids or set()) | {r.remote_id for r in remotes}
+        return remotes
+
+    async def _list_all(self) -> list[RemoteAsset]:
+        """Every page of the paginator, following its page numbers to the end."""
+        out: dict[str, RemoteAsset] = {}
+        page: int | None = 1
+        visited: set[int] = set()
+        while page is not None and page not in visited and len(visited) < MAX_PAGES:
+            visited.add(page)
+            response = await self.request(
+                "GET", MEDIA, params={"page": page} if page > 1 else None, operation="list", idempotent=True
+            )
+            body = self._json(response)
+            if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
+                raise self._unexpected("list", None, "no paginator `data` array")
+            for item in body["data"]:
+                if isinstance(item, Mapping) and item.get("id") is not None:
+                    rid = str(item["id"])
+                    out[rid] = RemoteAsset(remote_id=rid, name=str(item.get("name") or ""))
+            page = self._next_page(body, page)
+        return list(out.values())
+
+    @staticmethod
+    def _next_page(body: Mapping[str, Any], page: int) -> int | None:
+        if not body["data"]:
+            return None
+        current = _int_or_none(body.get("current_page")) or page
+        last = _int_or_none(body.get("last_page"))
+        if "next_page_url" in body:
+            if body["next_page_url"] is None:
+                return None
+            return _page_of(body["next_page_url"]) or current + 1
+        return current + 1 if last is not None and current < last else None
+
+    async def create(self, asset: DesiredAsset, data: bytes, *, name: str | None = None) -> RemoteAsset:
+        target = name or asset.name
+        payload: dict[str, Any] = {"name": target}
+        standard_id = getattr(asset.spec, "standard_id", None)
+        if standard_id is not None:
+            payload["standard_id"] = standard_id
+        else:
+            fmt = asset.audio.format if asset.audio else None
+            if fmt not in MIME_BY_FORMAT:
+                raise BadRequestError(
+                    f"format {str(fmt).upper()} cannot be uploaded (accepted: "
+                    f"{', '.join(sorted(MIME_BY_FORMAT))})",
+                    provider=self.label, operation="create", address=asset.address,
+                )
+            payload["file"] = base64.b64encode(data).decode("ascii")
+            payload["file_mime_type"] = MIME_BY_FORMAT[fmt]
+        if self._known_ids is None:
+            await self.list()  # what exists before the upload, to tell the new one apart
+        response = await self.request(
+            "POST", MEDIA, json=payload, operation="create", address=asset.address, idempotent=False
+        )
+        body = self._json(response)
+        rid = self._returned_id(body)
+        if rid is not None:
+            return self._claim(RemoteAsset(remote_id=rid, name=target))
+        found = await self.find_created(asset, name=target)
+        if found is None:
+            raise self._unexpected(
+                "create", asset.address,
+                f"Plusofon accepted the upload but no new media named '{target}' is listed",
+            )
+        return found
+
+    @staticmethod
+    def _returned_id(body: Any) -> str | None:
+        if not isinstance(body, Mapping):
+            return None
+        for holder in (body, body.get("data"), body.get("media")):
+            if isinstance(holder, Mapping):
+                for key in ("id", "media_id"):
+                    value = _int_or_none(holder.get(key))
+                    if value is not None:
+                        return str(value)
+        return None
+
+    def _claim(self, remote: RemoteAsset) -> RemoteAsset:
+        if self._known_ids is None:
+            self._known_ids = set()
+        self._known_ids.add(remote.remote_id)
+        return remote
+
+    async def find_created(self, asset: DesiredAsset, *, name: str) -> RemoteAsset | None:
+        """The media named `name` that was not there before: by listing. Several
+        new ones (a console upload raced us): the newest, ids grow."""
+        known = self._known_ids or set()
+        fresh = [r for r in await self._list_all() if r.name == name and r.remote_id not in known]
+        if not fresh:
+            return None
+        if len(fresh) > 1:
+            log.warning("%s: %d new media named '%s'; taking the newest", self.label, len(fresh), name)
+        return self._claim(max(fresh, key=lambda r: _int_or_none(r.remote_id) or 0))
+
+    async def update(self, remote_id: str, *, name: str, description: str) -> RemoteAsset:
+        # no description field: the config refuses one, so only the name is sent
+        await self.request(
+            "PATCH", f"{MEDIA}/{remote_id}", json={"name": name}, operation="rename", idempotent=True
+        )
+        return RemoteAsset(remote_id=remote_id, name=name)
+
+    async def delete(self, remote_id: str) -> None:
+        try:
+            await self.request("DELETE", f"{MEDIA}/{remote_id}", operation="delete", idempotent=True)
+        except NotFoundError:
+            pass  # already gone: the goal is reached
+
+    async def download(self, remote_id: str) -> bytes:
+        response = await self.request("GET", f"{MEDIA}/{remote_id}/file", operation="download", idempotent=True)
+        if self._json(response) is not None:
+            raise self._unexpected("download", None, f"media {remote_id}: a JSON answer instead of audio bytes")
+        return response.content
+
+    async def get(self, remote_id: str) -> RemoteAsset:
+        """One media's {id, name}."""
+        response = await self.request("GET", f"{MEDIA}/{remote_id}", operation="read", idempotent=True)
+        body = self._json(response)
+        if not isinstance(body, Mapping) or "id" not in body:
+            raise self._unexpected("read", None, f"media {remote_id}: no `id` in the answer")
+        return RemoteAsset(remote_id=str(body["id"]), name=str(body.get("name") or ""))
+
+    def _unexpected(self, operation: str, address: str | None, what: str) -> ProviderError:
+        return ProviderError(
+            f"unexpected answer: {what}", provider=self.label, operation=operation, address=address,
+            hint="The Plusofon API may have changed; run with -v to see the calls.",
+        )
+
+
+__all__ = ["PlusofonAsset", "PlusofonProvider", "PlusofonSettings"]
