@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import tempfile
 import tomllib
 import uuid
@@ -25,6 +26,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from reconciler.errors import LockfileError
 
 LOCKFILE_VERSION = 1
+
+# Test hook, used only by tests/e2e/test_crash.py: RECONCILER_TEST_KILL_AT set to
+# "before:N" or "after:N" makes the process SIGKILL itself just before or just
+# after writing the Nth checkpoint of an apply, i.e. between a remote action and
+# its record, or between two actions. Unset, as always outside that test, it
+# does nothing.
+TEST_KILL_ENV = "RECONCILER_TEST_KILL_AT"
+
+
+def _test_kill_hook(stage: str, checkpoint: int) -> None:
+    if os.environ.get(TEST_KILL_ENV) == f"{stage}:{checkpoint}":
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def utc_now() -> str:
@@ -136,6 +149,7 @@ class LockfileStore:
         self.lock_path = path.with_name(path.name + ".lck")
         self._flock = FileLock(str(self.lock_path), timeout=0)
         self.state: Lockfile | None = None
+        self._checkpoints = 0
 
     def __enter__(self) -> LockfileStore:
         try:
@@ -159,7 +173,10 @@ class LockfileStore:
     def _checkpoint(self) -> None:
         assert self.state is not None
         self.state.serial += 1
+        self._checkpoints += 1
+        _test_kill_hook("before", self._checkpoints)
         write_lockfile(self.path, self.state)
+        _test_kill_hook("after", self._checkpoints)
 
     def record(self, address: str, entry: LockEntry) -> None:
         assert self.state is not None

@@ -34,8 +34,9 @@ REASONS = {
     "cannot_update_in_place": "the provider cannot update this in place",
     "not_declared": "it is no longer declared",
     "unmanaged_prune": "unmanaged, and prune = true",
-    "superseded": "left over from an interrupted replace",
+    "superseded": "left over from a replace",
     "protect_changed": "protect changed; only the lockfile record is updated",
+    "record_outdated": "the remote already matches; only the lockfile record is updated",
 }
 
 

@@ -359,8 +359,9 @@ def test_python_dash_m_is_the_same_cli(ws):
     import subprocess
     import sys
 
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.run([sys.executable, "-m", "reconciler", "plan", "-c", str(ws.config)],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False, cwd=ws.root, env=env)
     assert proc.returncode == 0 and "Plan: 3 to add" in proc.stdout
 
 

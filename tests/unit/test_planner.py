@@ -521,3 +521,13 @@ def test_config_decides_protect_for_a_declared_asset():
     p = run(desired(asset("welcome", sha=SHA_B)), lock(entry("welcome", protect=True)),
             observed(remote("id-welcome", "welcome")))
     assert only(p, Action.REPLACE).reason == "content_changed"
+
+
+def test_record_outdated_when_the_remote_already_matches():
+    # an apply killed between a description update and its lockfile record
+    p = run(desired(asset("welcome", description="new")), lock(entry("welcome", description="old")),
+            observed(remote("id-welcome", "welcome", description="new")))
+    c = only(p, Action.UPDATE)
+    assert c.reason == "record_outdated"
+    assert any("description: 'old' -> 'new'" in n and "no provider call" in n for n in c.notes)
+    assert (c.before.name, c.before.description) == (c.after.name, c.after.description)
