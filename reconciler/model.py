@@ -55,6 +55,13 @@ class RemoteAsset(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict)
 
 
+def is_content_hash(identity: str) -> bool:
+    """True when a content identity is the sha256 of local bytes; False for a
+    file-less asset's identity, `<scheme>:<id>` (`AssetSpec.content_identity`),
+    which has no bytes to hash, download or compare."""
+    return ":" not in identity
+
+
 class DesiredAsset(BaseModel):
     """One declared asset, with the facts read from its local file."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -57,6 +58,8 @@ class Capabilities(BaseModel):
     formats: frozenset[str] = ALL_FORMATS
     name_max_length: int | None = None
     description_max_length: int | None = None
+    # where a person does by hand what the API cannot (plan notes name it)
+    console: str = "the provider's console"
     notes: tuple[str, ...] = ()
 
 
@@ -69,6 +72,15 @@ class AssetSpec(BaseModel):
     name: str | None = Field(default=None, description="Remote name; default: the key.")
     description: str = Field(default="", description="Remote description, where supported.")
     protect: bool = Field(default=False, description="Fail a plan that would delete or replace it.")
+
+    def content_identity(self) -> str | None:
+        """None for an asset made from its local `file` (the default). A
+        file-less asset (e.g. a provider's preinstalled prompt, declared by id)
+        returns its content identity instead, written `<scheme>:<id>`: it
+        stands for the sha256 in the plan and the lockfile, so changing it is a
+        replace; the applier passes no bytes and the provider's `create` works
+        from the spec."""
+        return None
 
 
 class GlobSpec(BaseModel):
@@ -120,6 +132,9 @@ class Provider(ABC):
         self.instance = instance
         self.settings = settings
         self.base_dir = base_dir
+        # what the last `list()` could not read or vouch for (e.g. a field its
+        # listing lacks): the engine copies them into the plan's warnings
+        self.warnings: list[str] = []
 
     async def __aenter__(self) -> Provider:
         return self
@@ -162,6 +177,13 @@ class Provider(ABC):
         """Things about this asset the user should know but that do not stop a
         plan (e.g. a provider's soft requirements), found without a request.
         `validate` and `plan` show them as warnings."""
+        return []
+
+    async def check_remote(self, assets: Sequence[DesiredAsset]) -> list[str]:
+        """Problems with the declared assets that only a request can find (e.g.
+        a referenced preinstalled prompt that does not exist), each naming its
+        config key. Called at plan time, before listing; the default finds none
+        and costs no request."""
         return []
 
     # --- operations -----------------------------------------------------
