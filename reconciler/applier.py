@@ -178,8 +178,8 @@ class Applier:
             return f" [id={remote.remote_id}]"
         if change.action is Action.ADOPT:
             return await self._adopt(provider, change)
-        if change.action is Action.UPDATE and change.reason == "protect_changed":
-            return self._record_protect(change)
+        if change.action is Action.UPDATE and change.reason in ("protect_changed", "record_outdated"):
+            return self._record_only(change)
         if change.action is Action.UPDATE:
             asset = self._asset(change)
             assert change.remote_id is not None
@@ -197,13 +197,14 @@ class Applier:
             return f" [id={change.remote_id}]"
         raise PlanError(f"{change.address}: no way to apply action {change.action}")
 
-    def _record_protect(self, change: Change) -> str:
-        """Only the lockfile changes: it alone guards an asset once undeclared."""
+    def _record_only(self, change: Change) -> str:
+        """The remote already matches: only the lockfile record is brought up to date."""
         asset = self._asset(change)
         entry = self.store.state.assets.get(change.address) if self.store.state else None
         if entry is None:
             raise PlanError(f"{change.address} is no longer recorded in the lockfile")
-        self.store.record(change.address, entry.model_copy(update={"protect": asset.protect}))
+        fields = {"name": asset.name, "description": asset.description, "protect": asset.protect}
+        self.store.record(change.address, entry.model_copy(update=fields))
         return f" [id={entry.remote_id}]"
 
     async def _delete(self, provider: Provider, remote_id: str) -> None:

@@ -327,13 +327,19 @@ class _InstancePlanner:
             return
         rename = before.name != asset.name
         redescribe = before.description != asset.description
-        if not rename and not redescribe and asset.protect != entry.protect:
-            # no provider call, but the lockfile must learn it: it alone guards an orphan
+        stale = [
+            f"{f}: {getattr(entry, f)!r} -> {getattr(asset, f)!r}"
+            for f in ("name", "description", "protect") if getattr(entry, f) != getattr(asset, f)
+        ]
+        if not rename and not redescribe and stale:
+            # the remote already matches (a protect edit, or an apply killed between an
+            # update and its record): no provider call, but the lockfile must learn it,
+            # since it alone guards an orphan and is the baseline for drift
             self.change(
-                address, Action.UPDATE, "protect_changed", remote_id=entry.remote_id,
-                before=before, after=after, drift=drift, protect=protect,
-                notes=[f"protect: {str(entry.protect).lower()} -> {str(asset.protect).lower()} "
-                       "(only the lockfile record changes; no provider call)"],
+                address, Action.UPDATE,
+                "protect_changed" if stale[0].startswith("protect") else "record_outdated",
+                remote_id=entry.remote_id, before=before, after=after, drift=drift, protect=protect,
+                notes=[f"{s} (only the lockfile record changes; no provider call)" for s in stale],
             )
             return
         if not rename and not redescribe:
