@@ -20,7 +20,9 @@ from reconciler.render.text import HEADLINES, REASONS, summary_line
 GITHUB_COMMENT_LIMIT = 65_536
 # room for what a CI job wraps around the plan (a marker, a header, a link)
 DEFAULT_BUDGET = 60_000
-MAX_LISTED = 100  # drift lines, remote-id changes: past this, "... and N more"
+MAX_LISTED = 100  # drift lines, remote-id changes, warnings: past this, "… and N more"
+# each listing above the details may take this share of the budget at most
+SECTION_SHARE = 0.15
 TRUNCATION_RESERVE = 400
 
 COLUMNS = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE, Action.ADOPT, Action.MANUAL, Action.NOOP)
@@ -74,6 +76,20 @@ def _more(n: int, what: str) -> str:
     return f"- … and {n} more {what}"
 
 
+def bounded(items: list[str], room: int, what: str, prefix: str = "") -> list[str]:
+    """As many of `items` as fit in `room` characters (and MAX_LISTED), then a count of the rest."""
+    out: list[str] = []
+    used = 0
+    for item in items[:MAX_LISTED]:
+        if used + len(item) + 1 > room:
+            break
+        out.append(item)
+        used += len(item) + 1
+    if len(out) < len(items):
+        out.append(prefix + _more(len(items) - len(out), what))
+    return out
+
+
 def summary_table(plan: Plan) -> list[str]:
     counts: dict[str, Counter[Action]] = defaultdict(Counter)
     for change in plan.changes:
@@ -91,7 +107,7 @@ def summary_table(plan: Plan) -> list[str]:
     return lines
 
 
-def remote_id_caution(plan: Plan) -> list[str]:
+def remote_id_caution(plan: Plan, room: int) -> list[str]:
     replaced = [c for c in plan.changes if changes_remote_id(c)]
     if not replaced:
         return []
@@ -100,33 +116,25 @@ def remote_id_caution(plan: Plan) -> list[str]:
         f"> **{len(replaced)} replace(s) will change remote ids.** Call flows and IVR definitions "
         "that reference these ids must be updated after apply:",
     ]
-    for c in replaced[:MAX_LISTED]:
-        lines.append(f"> - `{cell(c.address)}`: id `{cell(c.remote_id)}` → a new id")
-    if len(replaced) > MAX_LISTED:
-        lines.append("> " + _more(len(replaced) - MAX_LISTED, "replace(s)"))
-    return lines
+    items = [f"> - `{cell(c.address)}`: id `{cell(c.remote_id)}` → a new id" for c in replaced]
+    return lines + bounded(items, room, "replace(s)", "> ")
 
 
-def drift_section(plan: Plan) -> list[str]:
+def drift_section(plan: Plan, room: int) -> list[str]:
     if not plan.drift:
         return []
     lines = ["#### Changed outside reconciler (drift)", "", "| address | kind | detail |", "|---|---|---|"]
-    for d in plan.drift[:MAX_LISTED]:
-        lines.append(f"| `{cell(d.address)}` | {d.kind.replace('_', ' ')} | {cell(d.detail)} |")
-    if len(plan.drift) > MAX_LISTED:
-        lines += ["", _more(len(plan.drift) - MAX_LISTED, "drift item(s); run `reconciler drift` for all")]
-    return lines
+    rows = [f"| `{cell(d.address)}` | {d.kind.replace('_', ' ')} | {cell(d.detail)} |" for d in plan.drift]
+    shown = bounded(rows, room, "drift item(s); run `reconciler drift` for all")
+    if shown and shown[-1].startswith("- …"):  # a list after a table needs a blank line
+        shown.insert(-1, "")
+    return lines + shown
 
 
-def warnings_section(plan: Plan) -> list[str]:
+def warnings_section(plan: Plan, room: int) -> list[str]:
     if not plan.warnings:
         return []
-    lines = ["> [!WARNING]"]
-    for w in plan.warnings[:MAX_LISTED]:
-        lines.append(f"> - {cell(w)}")
-    if len(plan.warnings) > MAX_LISTED:
-        lines.append("> " + _more(len(plan.warnings) - MAX_LISTED, "warning(s)"))
-    return lines
+    return ["> [!WARNING]", *bounded([f"> - {cell(w)}" for w in plan.warnings], room, "warning(s)", "> ")]
 
 
 def change_details(change: Change) -> str:
@@ -169,7 +177,9 @@ def render_markdown(plan: Plan, *, budget: int = DEFAULT_BUDGET) -> str:
         head += [f"**{summary_line(plan)}**", ""]
     else:
         head += ["**No changes.** Remote state matches the configuration.", ""]
-    for section in (summary_table(plan), remote_id_caution(plan), drift_section(plan), warnings_section(plan)):
+    room = int(budget * SECTION_SHARE)
+    sections = (summary_table(plan), remote_id_caution(plan, room), drift_section(plan, room), warnings_section(plan, room))
+    for section in sections:
         if section:
             head += [*section, ""]
     out = "\n".join(head) + "\n"
