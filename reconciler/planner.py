@@ -367,6 +367,11 @@ class _InstancePlanner:
         notes.append(STRATEGY_NOTES[strategy])
         if strategy is not ReplaceStrategy.OVERWRITE:
             notes.append(f"the remote id {entry.remote_id} will change: update call flows that reference it")
+        if strategy is ReplaceStrategy.CREATE_THEN_MANUAL:
+            notes.append(
+                f"then remove '{entry.remote_id}' by hand in {self.caps.console}; until then "
+                "the plan lists it as a manual step"
+            )
         if protect:
             self.unsafe.append(f"{address} is protected and would be replaced ({reason})")
         self.change(
@@ -388,8 +393,13 @@ class _InstancePlanner:
             self.claimed.add(old_id)
             if self.listed and old_id not in self.by_id:
                 note = "already gone remotely; only the record is cleared"
-            else:
+            elif self.caps.can_delete:
                 note = "left over from an interrupted replace"
+            else:
+                note = (
+                    f"the old file of a replace: {self.type} has no delete API, so remove '{old_id}' "
+                    f"by hand in {self.caps.console}; the next apply then clears it from the lockfile"
+                )
             gone = self.listed and old_id not in self.by_id
             action = Action.DELETE if self.caps.can_delete or gone else Action.MANUAL
             self.change(address, action, "superseded", remote_id=old_id, notes=[note], forget_only=gone)
@@ -415,8 +425,9 @@ class _InstancePlanner:
             self.change(
                 address, Action.MANUAL, "not_declared", remote_id=entry.remote_id, before=before,
                 notes=[
-                    f"{self.type} has no delete API: remove '{entry.name}' by hand in the provider's "
-                    f"console, then run `reconciler state rm {address}`"
+                    f"{self.type} has no delete API: remove '{entry.remote_id}' by hand in "
+                    f"{self.caps.console}; the next apply then clears the lockfile record "
+                    f"(to keep the file and stop managing it: `reconciler state rm {address}`)"
                 ],
                 protect=entry.protect,
             )
@@ -448,7 +459,8 @@ class _InstancePlanner:
                 self.change(
                     address, Action.MANUAL, "unmanaged_prune", remote_id=remote.remote_id,
                     before=remote_state(remote),
-                    notes=[f"prune = true, but {self.type} has no delete API: remove '{remote.name}' by hand"],
+                    notes=[f"prune = true, but {self.type} has no delete API: remove '{remote.remote_id}' "
+                           f"by hand in {self.caps.console}"],
                 )
                 continue
             self.change(address, Action.DELETE, "unmanaged_prune", remote_id=remote.remote_id, before=remote_state(remote))

@@ -178,6 +178,7 @@ class WolkvoxProvider(HttpProvider):
         hard_concurrency_limit=True,
         max_bytes=MAX_FILE_BYTES,
         formats=frozenset(AUDIO_EXTENSIONS),
+        console="wolkvox Manager",
         notes=(
             "remote id = file name (<name>.<ext>); uploading it again overwrites it",
             "no delete or rename API: orphans and renames leave a file to remove in wolkvox Manager",
