@@ -23,6 +23,7 @@ from reconciler.config import ConfigFile, did_you_mean, load_config, read_toml
 from reconciler.errors import ConfigError, PlanError, ReconcilerError
 from reconciler.lockfile import LockEntry, Lockfile, LockfileStore, read_lockfile, utc_now
 from reconciler.model import Desired, DesiredAsset, RemoteAsset
+from reconciler.planner import DURATION_TOLERANCE
 from reconciler.providers.base import ASSET_KEY, INSTANCE_NAME
 
 UNVERIFIED = "unverified"  # sha256 recorded when the remote content differs and cannot be hashed
@@ -159,6 +160,14 @@ def _content(asset: DesiredAsset, remote: RemoteAsset | None) -> tuple[str, int,
         if remote.size == asset.size:
             return asset.sha256, asset.size, "size matches the local file (the provider offers no hash)", []
         return UNVERIFIED, remote.size, "size differs from the local file", [
+            "the remote content differs from the local file: the next plan will replace it"
+        ]
+    duration = asset.audio.duration if asset.audio else None
+    if remote.duration is not None and duration is not None:
+        # the last thing a listing may offer (e.g. wolkvox: name, duration, date)
+        if abs(remote.duration - duration) <= DURATION_TOLERANCE:
+            return asset.sha256, asset.size, "duration matches the local file (the provider offers no hash or size)", []
+        return UNVERIFIED, asset.size, "duration differs from the local file", [
             "the remote content differs from the local file: the next plan will replace it"
         ]
     return asset.sha256, asset.size, "not verified (the provider reports neither hash nor size)", [

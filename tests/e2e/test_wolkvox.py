@@ -13,7 +13,7 @@ import tomllib
 
 import pytest
 
-from tests.conftest import make_wav
+from tests.conftest import make_mp3_frame_stream, make_wav
 from tests.emulators import wolkvox as wv
 
 WELCOME, HOLD, GOODBYE = make_wav(0.5, seed=1), make_wav(0.7, seed=2), make_wav(0.9, seed=3)
@@ -313,6 +313,33 @@ def test_existing_file_with_other_audio_is_a_conflict_not_an_overwrite(ws, cli, 
     assert emulator.audios["welcome.wav"].data == make_wav(3.0, seed=7)
 
 
+def test_import_over_a_conflict_then_the_local_audio_is_written_in_place(ws, cli, run_cli, emulator):
+    """The way out of a conflict: take the file over; its duration differs, so
+    the next plan overwrites it with the declared audio (same file name)."""
+    emulator.console_upload("welcome.wav", make_wav(3.0, seed=7))
+    code, out, err = run_cli("import", "-c", str(ws.config), "wv.welcome", "welcome.wav")
+    assert code == 0, out + err
+    assert "duration differs from the local file" in out + err
+    code, out, err = cli("plan")
+    assert "-/+ wv.welcome" in out and "written over the old under the same remote id" in out
+    code, out, err = cli("apply", "--auto-approve")
+    assert code == 0, out + err
+    assert emulator.audios["welcome.wav"].data == WELCOME
+    assert_no_changes(cli, emulator)
+
+
+def test_format_change_leaves_the_old_file_listed_as_unmanaged(applied, cli, emulator):
+    mp3 = make_mp3_frame_stream(40)
+    applied.audio("welcome.wav", mp3)  # same path, now MP3 bytes
+    code, out, err = cli("apply", "--auto-approve")
+    assert code == 0, out + err
+    assert {"welcome.mp3", "welcome.wav"} <= set(emulator.names())
+    assert lock_assets(applied)["wv.welcome"]["remote_id"] == "welcome.mp3"
+    code, out, err = cli("plan", "--detailed-exitcode")
+    assert code == 0
+    assert "wv:welcome.wav: 'welcome' (id welcome.wav) is not managed" in out
+
+
 def test_listing_without_durations_says_so(applied, cli, emulator):
     emulator.list_keys = {"name": "audio_name", "duration": None, "created": "date"}
     code, out, err = cli("plan", "--detailed-exitcode")
@@ -438,3 +465,20 @@ def test_server_setting_builds_the_documented_url():
     assert provider.base_url == "https://wv0102.wolkvox.com/api/v2/"
     assert provider.token_env == "WOLKVOX_TOKEN"
     assert settings.timeout == 60
+
+
+def test_the_example_config_plans_and_applies(tmp_path, server, emulator, run_cli):
+    from pathlib import Path
+
+    examples = Path(__file__).parents[2] / "examples"
+    text = (examples / "wolkvox" / "reconciler.toml").read_text()
+    assert 'server = "0102"' in text
+    cfg = tmp_path / "wolkvox" / "reconciler.toml"
+    cfg.parent.mkdir()
+    cfg.write_text(text.replace('server = "0102"', f'base_url = "{server.url}/api/v2/"\nmax_retry_wait = 0.05'))
+    (tmp_path / "quickstart").symlink_to(examples / "quickstart")
+    code, out, err = run_cli("apply", "-c", str(cfg), "--auto-approve")
+    assert code == 0, out + err
+    assert emulator.names() == ["goodbye.wav", "hold-music.wav", "welcome.wav"]
+    code, out, err = run_cli("plan", "-c", str(cfg), "--detailed-exitcode")
+    assert code == 0 and "No changes." in out
