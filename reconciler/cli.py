@@ -296,6 +296,9 @@ def validate(config_path: Path, no_color: bool) -> int:
         f"Success! The configuration is valid: {len(assets)} asset(s) on "
         f"{len(desired.instances)} instance(s)."
     )
+    for inst in desired.instances.values():
+        for warning in inst.warnings:  # a provider's soft requirements (Provider.asset_warnings)
+            click.echo(f"Warning: {warning}")
     return 0
 
 
