@@ -112,7 +112,10 @@ def local_stale_reasons(saved: Fingerprints, now: Fingerprints) -> list[str]:
     """Why the plan no longer matches the config, the audio files or the lockfile."""
     reasons = []
     if saved.config_sha256 != now.config_sha256:
-        reasons.append(f"the config {now.config_path} changed since the plan was made")
+        if saved.config_path != now.config_path:
+            reasons.append(f"the plan was made from the config {saved.config_path}, not {now.config_path}")
+        else:
+            reasons.append(f"the config {now.config_path} changed since the plan was made")
     reasons += _files_reasons(saved.files, now.files)
     if saved.lockfile_lineage is None and now.lockfile_lineage is not None:
         reasons.append(
