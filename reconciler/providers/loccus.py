@@ -354,6 +354,7 @@ class LoccusProvider(HttpProvider):
         remote = self._remote(item)
         started = time.monotonic()
         interval = self.settings.state_poll_interval
+        loud_at = 10.0  # each poll is logged at -v; a long wait shows without it too
         while True:
             state = remote.extra.get("state")
             if state == AVAILABLE:
@@ -367,8 +368,11 @@ class LoccusProvider(HttpProvider):
                     f"it was still '{state}' after {self.settings.state_timeout:g} s "
                     "(raise `state_timeout` if the service is just slow)",
                 )
-            log.info(
-                "%s: %s: audio '%s' is '%s'; waiting for 'available' (%.0f of %g s)",
+            level = logging.INFO
+            if waited >= loud_at:
+                level, loud_at = logging.WARNING, waited + 15.0
+            log.log(
+                level, "%s: %s: audio '%s' is '%s'; waiting for 'available' (%.0f of %g s)",
                 self.label, asset.address, remote.name, state, waited, self.settings.state_timeout,
             )
             await asyncio.sleep(min(interval, max(0.0, self.settings.state_timeout - waited)))

@@ -477,3 +477,31 @@ def test_token_never_appears_anywhere(em, ws, cli, run_cli, wav):
     assert "Bearer" not in text
     # and the token did reach the emulator, as a Bearer header
     assert {r.headers.get("authorization") for r in em.requests} == {f"Bearer {em.token}"}
+
+
+# --- the example -----------------------------------------------------------------------------------
+
+
+def test_the_example_config_validates_plans_and_applies(tmp_path, em, run_cli):
+    from pathlib import Path
+
+    examples = Path(__file__).parents[2] / "examples"
+    text = (examples / "loccus" / "reconciler.toml").read_text()
+    assert 'space = "ivr-prompts"' in text
+    cfg = tmp_path / "loccus" / "reconciler.toml"
+    cfg.parent.mkdir()
+    cfg.write_text(text.replace(
+        'space = "ivr-prompts"',
+        f'space = "ivr-prompts"\nbase_url = "{em.server.url}"\nmax_retry_wait = 0.05\nstate_poll_interval = 0.01',
+    ))
+    (tmp_path / "quickstart").symlink_to(examples / "quickstart")
+    code, out, err = run_cli("validate", "-c", str(cfg))
+    assert code == 0, out + err
+    assert "Warning:" in out and "4.5 s of voice" in out  # the quickstart prompts are short
+    code, out, err = run_cli("apply", "-c", str(cfg), "--auto-approve")
+    assert code == 0, out + err
+    assert em.handles() == ["goodbye", "hold-music", "welcome"]
+    assert em.by_handle("hold-music").alias == "Played while callers wait"
+    assert em.by_handle("welcome").alias == "IVR prompt"
+    code, out, err = run_cli("plan", "-c", str(cfg), "--detailed-exitcode")
+    assert code == 0 and "No changes." in out
