@@ -66,6 +66,10 @@ MIME = {
 }
 
 
+class InvalidCursorError(BadRequestError):
+    """`invalid_cursor`: the API refused a listing's page cursor."""
+
+
 class SonioxSettings(HttpProviderSettings):
     """`[providers.<instance>]` with `type = "soniox"`."""
 
@@ -186,28 +190,26 @@ class SonioxProvider(HttpProvider):
     # --- operations -------------------------------------------------------------------
     async def list(self) -> list[RemoteAsset]:
         """Every file, following `next_page_cursor` to the end. A cursor the API
-        rejects (`invalid_cursor`) restarts the listing once from the top."""
-        try:
-            return await self._list_pages()
-        except BadRequestError as exc:
-            if getattr(exc, "error_type", None) != "invalid_cursor" or not getattr(exc, "had_cursor", False):
-                raise
-            log.info("%s: the listing cursor was rejected; listing again from the start", self.label)
-            return await self._list_pages()
-
-    async def _list_pages(self) -> list[RemoteAsset]:
+        rejects mid-way (`invalid_cursor`: it expired while we paged) restarts
+        the listing once from the top."""
         found: dict[str, RemoteAsset] = {}
         cursor: str | None = None
         seen: set[str] = set()
+        restarted = False
         for _ in range(MAX_PAGES):
             params: dict[str, Any] = {"limit": PAGE_LIMIT}
             if cursor:
                 params["cursor"] = cursor
             try:
                 response = await self.request("GET", "v1/files", operation="list", idempotent=True, params=params)
-            except BadRequestError as exc:
-                exc.had_cursor = bool(cursor)  # type: ignore[attr-defined]
-                raise
+            except InvalidCursorError:
+                if cursor is None or restarted:
+                    raise
+                log.info("%s: the listing cursor was rejected; listing again from the start", self.label)
+                restarted, cursor = True, None
+                found.clear()
+                seen.clear()
+                continue
             body = self._body(response, "list")
             files = body.get("files") if isinstance(body, Mapping) else None
             if not isinstance(files, list):
@@ -299,9 +301,7 @@ class SonioxProvider(HttpProvider):
         if body.get("request_id"):
             message += f" (request_id {body['request_id']})"
         common = {"provider": self.label, "operation": operation, "address": address, "status": status}
-        error = self._error_for_type(error_type, message, response, common)
-        error.error_type = error_type  # type: ignore[attr-defined]
-        return error
+        return self._error_for_type(error_type, message, response, common)
 
     def _error_for_type(self, error_type: str, message: str, response: httpx.Response, common: dict) -> ProviderError:
         status = common["status"]
@@ -313,7 +313,7 @@ class SonioxProvider(HttpProvider):
         if error_type == "file_not_found":
             return NotFoundError(message, **common)
         if error_type == "invalid_cursor":
-            return BadRequestError(
+            return InvalidCursorError(
                 message, hint="The API rejected the listing's page cursor twice; run the command again.", **common
             )
         if error_type == "invalid_request":
@@ -327,9 +327,10 @@ class SonioxProvider(HttpProvider):
                 return QuotaError(
                     message,
                     hint=f"The organisation's {cap} cap on Soniox is reached; retrying cannot help. "
-                    "Delete files you no longer need (`reconciler plan` lists unmanaged ones; orphans "
-                    f"of this config go when removed from it, or with `prune = true` under "
-                    f"[providers.{self.instance}]), or request a higher limit in the Soniox Console.",
+                    "Delete files you no longer need (`reconciler plan` lists the unmanaged ones; "
+                    f"`prune = true` under [providers.{self.instance}] deletes those reconciler did not "
+                    "upload), or request a higher limit in the Soniox Console. A replace uploads the new "
+                    "file before it deletes the old one, so it needs room for one more.",
                     **common,
                 )
             return RateLimitError(
