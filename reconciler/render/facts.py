@@ -6,6 +6,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from reconciler.model import is_content_hash
 from reconciler.plan import AssetState
 
 FIELDS = ("name", "description", "sha256", "size", "duration", "format", "sample_rate")
@@ -15,7 +16,8 @@ def show(field: str, value: Any) -> str:
     if value is None:
         return "(unknown)"
     if field == "sha256":
-        return f'"{value[:12]}"'
+        # a file-less asset's identity (`standard:<id>`) is shown whole: it is the id
+        return f'"{value[:12]}"' if is_content_hash(value) else f'"{value}"'
     if field == "size":
         return human_size(value)
     if field == "duration":
@@ -57,4 +59,6 @@ def present(state: AssetState | None) -> list[tuple[str, Any]]:
     if state is None:
         return []
     data = state.model_dump()
+    if data.get("sha256") and not is_content_hash(data["sha256"]):
+        data["size"] = None  # no local bytes: a size of 0 would mislead
     return [(f, data[f]) for f in FIELDS if data.get(f) not in (None, "")]
