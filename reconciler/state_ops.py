@@ -201,7 +201,8 @@ async def import_asset(config_path: Path, address: str, remote_id: str) -> Impor
                     f"instance '{asset.instance}' has no asset with remote id {remote_id}",
                     hint="Check the id in the provider's console (`reconciler drift` lists unmanaged ids).",
                 )
-            if remote.sha256 is None and provider.capabilities.can_download:
+            # a converted copy (download_is_exact = False) never hashes like the file: compare durations
+            if remote.sha256 is None and provider.capabilities.can_download and provider.capabilities.download_is_exact:
                 data = await provider.download(remote_id)
                 remote = remote.model_copy(update={"sha256": sha256_bytes(data), "size": len(data)})
     sha, size, verified, warnings = _content(asset, remote)

@@ -231,6 +231,20 @@ def test_same_handle_with_other_content_is_a_conflict(em, ws, cli, wav):
     assert "Traceback" not in err
 
 
+def test_import_compares_duration_not_the_converted_bytes(em, ws, cli, run_cli):
+    audio_id = em.console_upload("welcome", WELCOME, alias="Main greeting")
+    code, out, err = cli("import", "voice.welcome", audio_id)
+    assert code == 0, out + err
+    assert "duration matches the local file" in out + err
+    assert not any(r.path.endswith("/file") for r in em.requests)  # no download of the converted copy
+    entry = lock_entries(ws)["voice.welcome"]
+    import hashlib
+
+    assert entry["remote_id"] == audio_id and entry["sha256"] == hashlib.sha256(WELCOME).hexdigest()
+    ws.configure({"welcome": TWO["welcome"]})
+    assert_no_changes(cli)
+
+
 # --- drift -------------------------------------------------------------------------------
 
 
