@@ -211,6 +211,24 @@ class _InstancePlanner:
             elif entry:
                 self.plan_orphan(address, entry)
         self.plan_unmanaged()
+        self.wait_for_leftovers()
+
+    def wait_for_leftovers(self) -> None:
+        """Under unique names, a leftover of an interrupted replace may still hold
+        the name an address's own change renames or uploads to: that change waits
+        until the leftover is deleted (and is skipped if the delete fails)."""
+        if not self.caps.unique_names:
+            return
+        pending = {
+            c.address for c in self.changes
+            if c.reason == "superseded" and c.action is Action.DELETE and not c.forget_only
+        }
+        self.changes = [
+            c.model_copy(update={"depends_on": sorted({*c.depends_on, c.address})})
+            if c.address in pending and c.reason != "superseded"
+            and c.action in (Action.CREATE, Action.UPDATE, Action.REPLACE) else c
+            for c in self.changes
+        ]
 
     # --- desired, not recorded (or recorded but gone) ---------------------
     def plan_new(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from reconciler.providers.base import Capabilities, Provider
 from reconciler.providers.directory import DirectoryProvider
+from reconciler.providers.exolve import ExolveProvider
 from reconciler.providers.loccus import LoccusProvider
 from reconciler.providers.plusofon import PlusofonProvider
 from reconciler.providers.soniox import SonioxProvider
@@ -11,6 +12,7 @@ from reconciler.providers.wolkvox import WolkvoxProvider
 
 PROVIDERS: dict[str, type[Provider]] = {
     DirectoryProvider.type_name: DirectoryProvider,
+    ExolveProvider.type_name: ExolveProvider,
     LoccusProvider.type_name: LoccusProvider,
     PlusofonProvider.type_name: PlusofonProvider,
     SonioxProvider.type_name: SonioxProvider,
