@@ -279,18 +279,25 @@ class PlusofonProvider(HttpProvider):
         visited: set[int] = set()
         while page is not None and page not in visited and len(visited) < MAX_PAGES:
             visited.add(page)
-            response = await self.request(
-                "GET", MEDIA, params={"page": page} if page > 1 else None, operation="list", idempotent=True
-            )
-            body = self._json(response)
-            if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
-                raise self._unexpected("list", None, "no paginator `data` array")
-            for item in body["data"]:
-                if isinstance(item, Mapping) and item.get("id") is not None:
-                    rid = str(item["id"])
-                    out[rid] = RemoteAsset(remote_id=rid, name=str(item.get("name") or ""))
+            items, body = await self._page(page)
+            out.update((r.remote_id, r) for r in items)
             page = self._next_page(body, page)
         return list(out.values())
+
+    async def _page(self, page: int) -> tuple[list[RemoteAsset], Mapping[str, Any]]:
+        """One page of the paginator: its media and the paginator body."""
+        response = await self.request(
+            "GET", MEDIA, params={"page": page} if page > 1 else None, operation="list", idempotent=True
+        )
+        body = self._json(response)
+        if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
+            raise self._unexpected("list", None, "no paginator `data` array")
+        items = [
+            RemoteAsset(remote_id=str(item["id"]), name=str(item.get("name") or ""))
+            for item in body["data"]
+            if isinstance(item, Mapping) and item.get("id") is not None
+        ]
+        return items, body
 
     @staticmethod
     def _next_page(body: Mapping[str, Any], page: int) -> int | None:
@@ -356,15 +363,27 @@ class PlusofonProvider(HttpProvider):
         return remote
 
     async def find_created(self, asset: DesiredAsset, *, name: str) -> RemoteAsset | None:
-        """The media named `name` that was not there before: by listing. Several
-        new ones (a console upload raced us): the newest, ids grow."""
+        """The media named `name` that was not there before (not among the known
+        ids). Ids grow, so a new media sits on the first page (newest first) or
+        the last (oldest first): those are read first, and every page only when
+        neither holds it. Several new ones (a console upload raced us): the newest."""
         known = self._known_ids or set()
-        fresh = [r for r in await self._list_all() if r.name == name and r.remote_id not in known]
-        if not fresh:
+
+        def fresh(items: list[RemoteAsset]) -> list[RemoteAsset]:
+            return [r for r in items if r.name == name and r.remote_id not in known]
+
+        first, body = await self._page(1)
+        found = fresh(first)
+        last = _int_or_none(body.get("last_page"))
+        if not found and last is not None and 1 < last <= MAX_PAGES:
+            found = fresh((await self._page(last))[0])
+        if not found and (last is None or last > 2):
+            found = fresh(await self._list_all())
+        if not found:
             return None
-        if len(fresh) > 1:
-            log.warning("%s: %d new media named '%s'; taking the newest", self.label, len(fresh), name)
-        return self._claim(max(fresh, key=lambda r: _int_or_none(r.remote_id) or 0))
+        if len(found) > 1:
+            log.warning("%s: %d new media named '%s'; taking the newest", self.label, len(found), name)
+        return self._claim(max(found, key=lambda r: _int_or_none(r.remote_id) or 0))
 
     async def update(self, remote_id: str, *, name: str, description: str) -> RemoteAsset:
         # no description field: the config refuses one, so only the name is sent

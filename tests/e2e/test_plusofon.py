@@ -140,6 +140,24 @@ def test_create_then_no_changes(ws, emulator, server, run_cli, create_response):
     assert emulator.count("POST") == 2 and len(emulator.media) == 3
 
 
+@pytest.mark.parametrize("newest_first, pages_read", [(False, 2), (True, 1)], ids=["oldest-first", "newest-first"])
+def test_create_without_id_reads_few_pages(ws, emulator, server, run_cli, newest_first, pages_read):
+    """The documented answer carries no id: the new media is found on the first
+    or the last page, not by reading the whole account again."""
+    emulator.newest_first = newest_first
+    for i in range(40):  # 3 pages of 15
+        emulator.console_upload(f"console-{i}", make_wav(0.05, seed=100 + i))
+    ws.write(toml(server.url, TWO))
+    code, out, err = apply(run_cli, ws)
+    assert code == 0, out + err
+    lists = [r for r in emulator.requests if is_list(r)]
+    assert len(lists) == 3 + 2 * pages_read  # the plan's listing, then per create
+    for name, key in (("welcome", "main.welcome"), ("hold-music", "main.hold")):
+        [media] = emulator.by_name(name)
+        assert lock_of(ws)[key]["remote_id"] == str(media.id)
+    assert_no_changes(run_cli, ws)
+
+
 def test_custom_client_header(ws, emulator, server, run_cli):
     emulator.client = "777"
     ws.write(toml(server.url, TWO, extra="client = 777"))  # an integer in TOML is fine

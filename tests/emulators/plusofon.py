@@ -29,7 +29,8 @@ a 200 with `success: false` is possible); `?page=N` picks a page.
 Knobs: `page_size` (15), `create_response` — "seed" (`{"success": true}`,
 no id: the documented answer), "id" (`{"success": true, "id": N}`) or
 "data" (`{"success": true, "data": {"id": N, "name": ...}}`) — `client`
-(the accepted `Client` header); console methods play a person in the
+(the accepted `Client` header), `newest_first` (the listing's order; the
+documentation shows ascending ids); console methods play a person in the
 Plusofon web console.
 """
 
@@ -97,10 +98,12 @@ class Media:
 
 
 class PlusofonEmulator(Emulator):
-    def __init__(self, *, page_size: int = 15, create_response: str = "seed", client: str = "10553") -> None:
+    def __init__(self, *, page_size: int = 15, create_response: str = "seed", client: str = "10553",
+                 newest_first: bool = False) -> None:
         super().__init__()
         assert create_response in ("seed", "id", "data")
         self.page_size = page_size
+        self.newest_first = newest_first
         self.create_response = create_response
         self.client = client
         self.media: dict[int, Media] = {}
@@ -189,7 +192,7 @@ class PlusofonEmulator(Emulator):
         raw_page = request.query_params.get("page", "1")
         page = int(raw_page) if raw_page.isdigit() and int(raw_page) > 0 else 1
         with self.lock:
-            items = sorted(self.media.values(), key=lambda m: m.id)
+            items = sorted(self.media.values(), key=lambda m: m.id, reverse=self.newest_first)
         size = self.page_size
         total = len(items)
         last = max(1, math.ceil(total / size))
