@@ -9,6 +9,7 @@ from reconciler.render.markdown import (
     GITHUB_COMMENT_LIMIT,
     TRUNCATION_RESERVE,
     cell,
+    size,
 )
 
 
@@ -50,12 +51,16 @@ def render_drift_markdown(report: DriftReport, *, budget: int = DEFAULT_BUDGET) 
         out = out[:2] + warn + out[2:]
     text = "\n".join(out) + "\n"
     cut = 0
+    used = size(text)
+    rows = []
     for i, d in enumerate(report.drift):
         row = f"| `{cell(d.address)}` | {d.kind.replace('_', ' ')} | {cell(d.detail)} |\n"
-        if len(text) + len(row) + TRUNCATION_RESERVE > budget:
+        if used + size(row) + TRUNCATION_RESERVE > budget:
             cut = len(report.drift) - i
             break
-        text += row
+        rows.append(row)
+        used += size(row)
+    text += "".join(rows)
     if cut:
         text += (
             f"\n> [!NOTE]\n> **{cut} of {len(report.drift)} drift rows were cut** to stay under "

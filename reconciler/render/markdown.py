@@ -40,6 +40,11 @@ FACTS = (
 )
 
 
+def size(text: str) -> int:
+    """Length as GitHub counts it, conservatively: UTF-16 code units (an emoji is 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def cell(value: object) -> str:
     """Safe inside a table cell: no pipes, no HTML, one line."""
     text = html.escape(str(value), quote=False).replace("|", "\\|")
@@ -81,10 +86,10 @@ def bounded(items: list[str], room: int, what: str, prefix: str = "") -> list[st
     out: list[str] = []
     used = 0
     for item in items[:MAX_LISTED]:
-        if used + len(item) + 1 > room:
+        if used + size(item) + 1 > room:
             break
         out.append(item)
-        used += len(item) + 1
+        used += size(item) + 1
     if len(out) < len(items):
         out.append(prefix + _more(len(items) - len(out), what))
     return out
@@ -187,19 +192,26 @@ def render_markdown(plan: Plan, *, budget: int = DEFAULT_BUDGET) -> str:
     if shown:
         out += "#### Changes\n\n"
     cut = 0
+    used = size(out)
+    blocks = []
     for i, change in enumerate(shown):
         block = change_details(change)
-        if len(out) + len(block) + TRUNCATION_RESERVE > budget:
+        if used + size(block) + TRUNCATION_RESERVE > budget:
             cut = len(shown) - i
             break
-        out += block
+        blocks.append(block)
+        used += size(block)
+    out += "".join(blocks)
     if cut:
         out += (
             f"\n> [!NOTE]\n> **{cut} of {len(shown)} change details were cut** to keep this comment "
             f"under GitHub's {GITHUB_COMMENT_LIMIT:,}-character limit. Every change is counted in "
             "the table above; run `reconciler plan` for the full plan.\n"
         )
-    if len(out) > budget:  # a head alone over budget (thousands of instances): cut hard
+    if size(out) > budget:  # a head alone over budget (thousands of instances): cut hard
         note = "\n\n_… cut to fit the comment size limit; run `reconciler plan` for the full plan._\n"
-        out = out[: budget - len(note)] + note
+        out = out[: budget - size(note)]
+        while size(out) + size(note) > budget:
+            out = out[: len(out) - 256]
+        out += note
     return out

@@ -4,6 +4,7 @@ observed fingerprints, the saved-plan checksum and the Markdown renderer."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -20,7 +21,7 @@ from reconciler.plan import (
     Plan,
     ReplaceStrategy,
 )
-from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, render_markdown
+from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, render_markdown, size
 from reconciler.safety import DeleteLimits, mass_delete_problems
 from reconciler.saved_plan import checksum
 
@@ -229,3 +230,26 @@ def test_markdown_budget_is_respected_even_for_a_huge_head():
     out = render_markdown(Plan(changes=changes), budget=20_000)
     assert len(out) <= 20_000
     assert "cut to fit the comment size limit" in out
+
+
+def test_markdown_budget_counts_utf16_units():
+    """Cyrillic and emoji descriptions: the budget holds as GitHub counts."""
+    changes = [change(f"ivr.p{i}", Action.CREATE, "not_recorded",
+                      after=AssetState(name=f"p{i}", description="Добро пожаловать 📞" * 20)) for i in range(500)]
+    out = render_markdown(Plan(changes=changes), budget=30_000)
+    assert size(out) <= 30_000
+    assert "change details were cut" in out
+
+
+def test_drift_markdown_truncates_under_the_budget():
+    from reconciler.drift import DriftReport
+    from reconciler.render.drift import render_drift_markdown
+
+    report = DriftReport(drift=[DriftItem(address=f"ivr:{i}.wav", instance="ivr", kind="unmanaged",
+                                          detail="звонок " * 30) for i in range(3000)],
+                         warnings=["instance 'x' cannot list its assets; drift was not checked"])
+    out = render_drift_markdown(report)
+    assert size(out) <= 60_000
+    m = re.search(r"\*\*(\d+) of 3000 drift rows were cut\*\*", out)
+    assert m and out.count("| `ivr:") == 3000 - int(m.group(1))
+    assert "> [!WARNING]" in out
