@@ -493,3 +493,29 @@ def test_token_never_appears_in_output_logs_or_lockfile(ws, cli, emulator):
     assert "soniox stt: POST /v1/files -> 201" in text  # -v shows each call
     assert "soniox stt: GET /v1/files -> 200" in text
     assert any(r.headers.get("authorization") == f"Bearer {emulator.token}" for r in emulator.requests)
+
+
+# --- the example config --------------------------------------------------------------------------
+
+
+def test_example_config_plans_and_applies(tmp_path, run_cli, serve, monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    examples = Path(__file__).parents[2] / "examples"
+    shutil.copytree(examples / "quickstart" / "audio", tmp_path / "quickstart" / "audio")
+    (tmp_path / "soniox").mkdir()
+    text = (examples / "soniox" / "reconciler.toml").read_text()
+    emulator = SonioxEmulator()
+    server = serve(emulator)
+    monkeypatch.setenv(TOKEN_ENV, emulator.token)
+    text = text.replace('type = "soniox"\n', f'type = "soniox"\nbase_url = "{server.url}"\nmax_retry_wait = 0.05\n', 1)
+    cfg = tmp_path / "soniox" / "reconciler.toml"
+    cfg.write_text(text)
+
+    code, out, err = run_cli("apply", "-c", str(cfg), "--auto-approve")
+    assert code == 0, out + err
+    assert "Apply complete: 3 added" in out
+    assert sorted(f.filename for f in emulator.files.values()) == ["goodbye", "hold-music.wav", "welcome"]
+    code, out, _ = run_cli("plan", "-c", str(cfg), "--detailed-exitcode")
+    assert code == 0 and "No changes." in out
