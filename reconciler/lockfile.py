@@ -17,7 +17,6 @@ import tomllib
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import tomli_w
 from filelock import FileLock, Timeout
@@ -78,18 +77,39 @@ class Lockfile(BaseModel):
         return {a: e for a, e in self.assets.items() if e.instance == instance}
 
 
-def _dump(lock: Lockfile) -> bytes:
-    data: dict[str, Any] = {
-        "version": lock.version,
-        "lineage": lock.lineage,
-        "serial": lock.serial,
-        "assets": {
-            address: {k: v for k, v in sorted(entry.model_dump(exclude_none=True).items()) if v != [] and v != {}}
-            for address, entry in sorted(lock.assets.items())
-        },
-    }
-    header = "# reconciler lockfile: which local content sits under which remote id.\n# Generated; commit it, do not edit it by hand.\n"
-    return header.encode() + tomli_w.dumps(data).encode()
+HEADER = (
+    "# reconciler lockfile: which local content sits under which remote id.\n"
+    "# Generated; commit it, do not edit it by hand.\n"
+)
+
+# address -> (entry, its TOML table): what one lockfile write formatted
+ChunkCache = dict[str, tuple["LockEntry", str]]
+
+
+def _entry_chunk(address: str, entry: LockEntry) -> str:
+    fields = {k: v for k, v in sorted(entry.model_dump(exclude_none=True).items()) if v != [] and v != {}}
+    return tomli_w.dumps({"assets": {address: fields}})
+
+
+def _dump(lock: Lockfile, cache: ChunkCache | None = None) -> bytes:
+    """The file's bytes: exactly tomli_w's rendering of the whole document,
+    built table by table so that an apply, which rewrites the lockfile after
+    every action, formats only the entries that changed (`cache`, keyed by
+    address and checked by identity: entries are replaced, never mutated)."""
+    head = tomli_w.dumps({"version": lock.version, "lineage": lock.lineage, "serial": lock.serial})
+    chunks: list[str] = []
+    for address, entry in sorted(lock.assets.items()):
+        hit = cache.get(address) if cache is not None else None
+        if hit is None or hit[0] is not entry:
+            hit = (entry, _entry_chunk(address, entry))
+            if cache is not None:
+                cache[address] = hit
+        chunks.append(hit[1])
+    if cache is not None:
+        for gone in cache.keys() - lock.assets.keys():
+            del cache[gone]
+    body = "\n".join(chunks) if chunks else "[assets]\n"
+    return (HEADER + head + "\n" + body).encode()
 
 
 def read_lockfile(path: Path) -> Lockfile:
@@ -118,9 +138,9 @@ def read_lockfile(path: Path) -> Lockfile:
     return lock
 
 
-def write_lockfile(path: Path, lock: Lockfile) -> None:
+def write_lockfile(path: Path, lock: Lockfile, *, cache: ChunkCache | None = None) -> None:
     """Atomic: temp file in the same folder, fsync, rename, fsync the folder."""
-    body = _dump(lock)
+    body = _dump(lock, cache)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -150,6 +170,7 @@ class LockfileStore:
         self._flock = FileLock(str(self.lock_path), timeout=0)
         self.state: Lockfile | None = None
         self._checkpoints = 0
+        self._chunks: ChunkCache = {}
 
     def __enter__(self) -> LockfileStore:
         try:
@@ -175,13 +196,21 @@ class LockfileStore:
         self.state.serial += 1
         self._checkpoints += 1
         _test_kill_hook("before", self._checkpoints)
-        write_lockfile(self.path, self.state)
+        write_lockfile(self.path, self.state, cache=self._chunks)
         _test_kill_hook("after", self._checkpoints)
 
     def record(self, address: str, entry: LockEntry) -> None:
         assert self.state is not None
         self.state.assets[address] = entry
         self._checkpoint()
+
+    def record_many(self, entries: dict[str, LockEntry]) -> None:
+        """Record the results of one remote action that made several assets (a
+        batch upload) in one checkpoint: a crash still loses at most that action."""
+        assert self.state is not None
+        if entries:
+            self.state.assets.update(entries)
+            self._checkpoint()
 
     def forget(self, address: str) -> None:
         assert self.state is not None

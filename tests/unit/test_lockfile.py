@@ -163,3 +163,54 @@ def test_store_on_a_corrupt_lockfile_releases_the_lock(tmp_path):
 def test_lock_anchor_sits_beside_the_lockfile(tmp_path: Path):
     store = LockfileStore(tmp_path / "state.lock")
     assert store.lock_path == tmp_path / "state.lock.lck"
+
+
+def reference_dump(lock: Lockfile) -> bytes:
+    """The whole document through tomli_w at once: what `_dump` must equal."""
+    import tomli_w
+
+    from reconciler.lockfile import HEADER
+
+    data = {
+        "version": lock.version, "lineage": lock.lineage, "serial": lock.serial,
+        "assets": {
+            a: {k: v for k, v in sorted(e.model_dump(exclude_none=True).items()) if v not in ([], {})}
+            for a, e in sorted(lock.assets.items())
+        },
+    }
+    return (HEADER + tomli_w.dumps(data)).encode()
+
+
+@pytest.mark.parametrize(
+    "assets",
+    [
+        {},
+        {"sounds.a": entry("a")},
+        {"sounds.b": entry("b", extra={"file_type": "ivr"}), "sounds.a": entry("a", superseded=["x", "y"]),
+         "other.c": entry("c", instance="other", description='quote " and \\ and ü', duration=0.25)},
+    ],
+)
+def test_dump_is_tomli_w_of_the_whole_document(tmp_path, assets):
+    lock = Lockfile(lineage="l", serial=3, assets=assets)
+    path = tmp_path / "reconciler.lock"
+    write_lockfile(path, lock)
+    assert path.read_bytes() == reference_dump(lock)
+    assert read_lockfile(path) == lock
+
+
+def test_store_writes_match_a_fresh_dump_after_every_checkpoint(tmp_path):
+    # the store reuses formatted tables between checkpoints: never stale ones
+    path = tmp_path / "reconciler.lock"
+    with LockfileStore(path) as store:
+        steps = [
+            lambda: store.record("sounds.a", entry("a")),
+            lambda: store.record("sounds.b", entry("b")),
+            lambda: store.record("sounds.a", entry("a", remote_id="new.wav", superseded=["a.wav"])),
+            lambda: store.record("sounds.a", store.state.assets["sounds.a"].model_copy(update={"superseded": []})),
+            lambda: store.forget("sounds.b"),
+            lambda: store.record("sounds.b", entry("b", description="back again")),
+        ]
+        for step in steps:
+            step()
+            assert path.read_bytes() == reference_dump(read_lockfile(path))
+            assert read_lockfile(path).assets == store.state.assets
