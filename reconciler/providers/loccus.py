@@ -292,12 +292,15 @@ class LoccusProvider(HttpProvider):
                 params={"page": page, "page-size": page_size},
             )
             items = self._items(response)
+            known = len(found)
             for item in items:
                 remote = self._remote(item)
                 found[remote.remote_id] = remote  # an item shifted by a concurrent create: once
             total = _int_header(response, "Page-Total")
             if not items or (total is not None and page >= total) or (total is None and len(items) < page_size):
                 break
+            if len(found) == known:
+                break  # a page of nothing new: the service ignores `page`; never loop forever
             page += 1
         return list(found.values())
 
