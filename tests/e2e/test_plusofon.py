@@ -11,7 +11,9 @@ records, and what the next plan says.
 from __future__ import annotations
 
 import json
+import shutil
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +34,7 @@ def make_flac(rate: int = 8000, samples: int = 8000) -> bytes:
 
 
 FLAC = make_flac()
+EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
 def is_list(r) -> bool:
@@ -549,3 +552,22 @@ def test_token_never_leaks(ws, emulator, server, run_cli):
     outputs += [out, err]
     for text in outputs + [ws.lock.read_text(), ws.config.read_text()]:
         assert emulator.token not in text
+
+
+# --- the example ---------------------------------------------------------------------
+def test_example_config_plans_and_applies(tmp_path, emulator, server, run_cli):
+    shutil.copytree(EXAMPLES / "quickstart" / "audio", tmp_path / "quickstart" / "audio")
+    (tmp_path / "plusofon").mkdir()
+    text = (EXAMPLES / "plusofon" / "reconciler.toml").read_text()
+    text = text.replace('type = "plusofon"\n', f'type = "plusofon"\nbase_url = "{server.url}"\n', 1)
+    cfg = tmp_path / "plusofon" / "reconciler.toml"
+    cfg.write_text(text)
+    code, out, err = run_cli("validate", "-c", str(cfg))
+    assert code == 0 and "4 asset(s)" in out, out + err
+    code, out, err = run_cli("apply", "-c", str(cfg), "--auto-approve")
+    assert code == 0 and "Apply complete: 4 added" in out, out + err
+    assert emulator.names() == sorted(["goodbye", "welcome", "voicemail", "Музыка на удержании"])
+    [voicemail] = emulator.by_name("voicemail")
+    assert voicemail.standard_id == "d05eb4c20c64e057db5b677391dfac59"
+    code, out, _ = run_cli("plan", "-c", str(cfg), "--detailed-exitcode")
+    assert code == 0 and "No changes." in out
