@@ -38,6 +38,7 @@ from reconciler.errors import (
     AuthError,
     BadRequestError,
     NotFoundError,
+    OutcomeUnknownError,
     ProviderError,
     QuotaError,
     RateLimitError,
@@ -168,12 +169,14 @@ class SonioxProvider(HttpProvider):
     # --- wire format ----------------------------------------------------------------
     def _remote(self, item: Mapping[str, Any]) -> RemoteAsset:
         size = item.get("size")
+        if isinstance(size, str) and size.isdigit():
+            size = int(size)
         reference = item.get("client_reference_id")
         extra = {k: item[k] for k in ("created_at", "client_reference_id") if item.get(k) is not None}
         return RemoteAsset(
             remote_id=str(item["id"]),
             name=str(item.get("filename") or ""),
-            size=int(size) if isinstance(size, int | float | str) and str(size).isdigit() else None,
+            size=size if isinstance(size, int) and not isinstance(size, bool) else None,
             owner_marker=parse_marker(reference),
             extra=extra,
         )
@@ -248,11 +251,15 @@ class SonioxProvider(HttpProvider):
             "POST", "v1/files", operation="create", address=asset.address, idempotent=False,
             files={"file": (filename, data, mime)}, data={"client_reference_id": marker},
         )
-        body = self._body(response, "create")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
         if not isinstance(body, Mapping) or not body.get("id"):
-            raise ServerError(
-                "the upload answer has no file `id`", provider=self.label, operation="create",
-                address=asset.address, status=response.status_code,
+            # accepted, but the answer names no file: the listing will tell (find_created)
+            raise OutcomeUnknownError(
+                "the upload was accepted but its answer has no file `id`", provider=self.label,
+                operation="create", address=asset.address, status=response.status_code,
             )
         # the 201 body may leave client_reference_id out (the seed's example does)
         sent = {"filename": filename, "size": len(data), "client_reference_id": marker}

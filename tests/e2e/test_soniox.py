@@ -324,6 +324,15 @@ def test_internal_error_on_upload_is_resolved_by_listing_then_retried_once(ws, c
     assert_no_changes(cli)
 
 
+def test_an_upload_answer_without_an_id_is_settled_by_listing(ws, cli, emulator):
+    ws.configure({"welcome": TWO["welcome"]})
+    emulator.faults.fail_next(1, 201, body=b"<html>accepted</html>", match=is_create)
+    code, out, err = cli("apply", "--auto-approve")
+    assert code == 0, out + err
+    assert [r.status for r in emulator.requests if is_create(r.method, r.path)] == [201, 201]
+    assert list(emulator.files) == [ids(ws)["stt.welcome"]]
+
+
 def test_crash_before_the_lockfile_write_is_adopted_by_marker(ws, cli, emulator, applied):
     ws.lock.unlink()  # the uploads landed; the records did not
     code, out, _ = cli("plan", "--detailed-exitcode")
