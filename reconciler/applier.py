@@ -293,11 +293,18 @@ class Applier:
                 for change, _, _ in items:
                     self._fail(change, exc.render())
                 return
+            provider_type = self.desired.instances[instance].type
+            done = []
             for (change, asset, _), result in zip(items, results, strict=True):
                 if isinstance(result, ProviderError):
                     self._fail(change, result.render())
-                    continue
-                self._record(asset, result)
+                else:
+                    done.append((change, asset, result))
+            # one request, one checkpoint: per-file writes made a large apply quadratic
+            self.store.record_many(
+                {a.address: lock_entry(a, r, provider_type=provider_type) for _, a, r in done}
+            )
+            for change, _, result in done:
                 self.report.count(change.action)
                 self.listener("done", change, f"after {time.monotonic() - started:.1f}s [id={result.remote_id}]")
 

@@ -204,6 +204,14 @@ class LockfileStore:
         self.state.assets[address] = entry
         self._checkpoint()
 
+    def record_many(self, entries: dict[str, LockEntry]) -> None:
+        """Record the results of one remote action that made several assets (a
+        batch upload) in one checkpoint: a crash still loses at most that action."""
+        assert self.state is not None
+        if entries:
+            self.state.assets.update(entries)
+            self._checkpoint()
+
     def forget(self, address: str) -> None:
         assert self.state is not None
         if self.state.assets.pop(address, None) is not None:
