@@ -22,7 +22,7 @@ from reconciler.audio import sha256_bytes
 from reconciler.config import ConfigFile, did_you_mean, load_config, read_toml
 from reconciler.errors import ConfigError, PlanError, ReconcilerError
 from reconciler.lockfile import LockEntry, Lockfile, LockfileStore, read_lockfile, utc_now
-from reconciler.model import Desired, DesiredAsset, RemoteAsset
+from reconciler.model import Desired, DesiredAsset, RemoteAsset, is_content_hash
 from reconciler.planner import DURATION_TOLERANCE
 from reconciler.providers.base import ASSET_KEY, INSTANCE_NAME
 
@@ -150,6 +150,10 @@ def _content(asset: DesiredAsset, remote: RemoteAsset | None) -> tuple[str, int,
         return asset.sha256, asset.size, "not verified (the provider cannot list)", [
             "the remote asset's existence and content could not be checked; the next plan trusts this record"
         ]
+    if not is_content_hash(asset.sha256):  # file-less (AssetSpec.content_identity): no bytes to compare
+        return asset.sha256, asset.size, "not verified (the asset has no local file to compare)", [
+            "the remote content could not be compared; the next plan trusts this record"
+        ]
     if remote.sha256 is not None:
         if remote.sha256 == asset.sha256:
             return asset.sha256, asset.size, "content matches the local file (sha256)", []
@@ -202,7 +206,8 @@ async def import_asset(config_path: Path, address: str, remote_id: str) -> Impor
                     hint="Check the id in the provider's console (`reconciler drift` lists unmanaged ids).",
                 )
             # a converted copy (download_is_exact = False) never hashes like the file: compare durations
-            if remote.sha256 is None and provider.capabilities.can_download and provider.capabilities.download_is_exact:
+            if (remote.sha256 is None and provider.capabilities.can_download
+                    and provider.capabilities.download_is_exact and is_content_hash(asset.sha256)):
                 data = await provider.download(remote_id)
                 remote = remote.model_copy(update={"sha256": sha256_bytes(data), "size": len(data)})
     sha, size, verified, warnings = _content(asset, remote)

@@ -198,6 +198,34 @@ def test_same_name_other_bytes_is_a_conflict(ws, emulator, server, run_cli):
     assert "Traceback" not in err
 
 
+def test_import_takes_over_a_console_media(ws, emulator, server, run_cli):
+    rid = emulator.console_upload("welcome", HOLD)  # other bytes: a conflict, import is the way out
+    ws.write(toml(server.url, {"welcome": TWO["welcome"]}))
+    code, out, err = run_cli("import", "-c", str(ws.config), "main.welcome", rid)
+    assert code == 0, out + err
+    assert "content differs from the local file (sha256)" in out + err
+    assert emulator.count("GET", f"/api/v1/media/{rid}/file") == 1
+    code, out, _ = plan(run_cli, ws)
+    assert "-/+ main.welcome" in out  # the local file wins on the next apply
+    converge(run_cli, ws)
+    [media] = emulator.by_name("welcome")
+    assert media.data == WELCOME
+
+
+def test_import_a_standard_media_asset(ws, emulator, server, run_cli):
+    rid = emulator.console_upload("greeting", make_wav(seed=7))  # made from the prompt in the console
+    ws.write(toml(server.url, {"greeting": {"standard_id": GREETING}}))
+    code, _, err = plan(run_cli, ws)
+    assert code == 1 and "content that cannot be compared" in err
+    assert f"reconciler import main.greeting {rid}" in err
+    code, out, err = run_cli("import", "-c", str(ws.config), "main.greeting", rid)
+    assert code == 0, out + err
+    assert "not verified (the asset has no local file to compare)" in out + err
+    assert emulator.count("GET", f"/api/v1/media/{rid}/file") == 0  # nothing to compare it with
+    assert lock_of(ws)["main.greeting"]["sha256"] == f"standard:{GREETING}"
+    assert_no_changes(run_cli, ws)
+
+
 # --- update, replace, delete, prune -----------------------------------------------
 def test_rename_in_place(ws, emulator, server, run_cli):
     ws.write(toml(server.url, TWO))
