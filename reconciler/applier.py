@@ -106,21 +106,23 @@ class Applier:
 
     async def _run_wave(self, changes: list[Change]) -> None:
         tasks = []
-        batched: dict[str, list[Change]] = defaultdict(list)
+        # creates, and in-place overwrites, go up several per request where the provider batches
+        batched: dict[tuple[str, Action], list[Change]] = defaultdict(list)
         for change in changes:
             provider = self.providers[change.instance]
             blocked = [d for d in change.depends_on if d in self.failed]
             if blocked:
                 self._fail(change, f"skipped: {', '.join(blocked)} failed first")
                 continue
-            if change.action is Action.CREATE and provider.capabilities.max_batch > 1:
-                batched[change.instance].append(change)
+            in_place = change.action is Action.REPLACE and change.strategy is ReplaceStrategy.OVERWRITE
+            if provider.capabilities.max_batch > 1 and (change.action is Action.CREATE or in_place):
+                batched[(change.instance, change.action)].append(change)
             else:
                 tasks.append(self._guarded(change))
-        for instance, creates in batched.items():
+        for (instance, _), group in batched.items():
             size = self.providers[instance].capabilities.max_batch
-            for i in range(0, len(creates), size):
-                tasks.append(self._create_batch(instance, creates[i : i + size]))
+            for i in range(0, len(group), size):
+                tasks.append(self._batch(instance, group[i : i + size]))
         await asyncio.gather(*tasks)
 
     def _fail(self, change: Change, message: str) -> None:
@@ -272,7 +274,8 @@ class Applier:
             self._record(asset, remote)
         return f" [id={remote.remote_id}]"
 
-    async def _create_batch(self, instance: str, changes: list[Change]) -> None:
+    async def _batch(self, instance: str, changes: list[Change]) -> None:
+        """Creates, or in-place overwrites (never mixed), in one provider call."""
         provider = self.providers[instance]
         async with self.slots[instance]:
             items = []
@@ -288,7 +291,10 @@ class Applier:
                 self.listener("start", change, "")
             started = time.monotonic()
             try:
-                results = await provider.create_batch([(a, d) for _, a, d in items])
+                if changes[0].action is Action.CREATE:
+                    results = await provider.create_batch([(a, d) for _, a, d in items])
+                else:
+                    results = await provider.overwrite_batch([(c.remote_id or "", a, d) for c, a, d in items])
             except ProviderError as exc:
                 for change, _, _ in items:
                     self._fail(change, exc.render())

@@ -209,6 +209,20 @@ class Provider(ABC):
                 results.append(exc)
         return results
 
+    async def overwrite_batch(
+        self, items: list[tuple[str, DesiredAsset, bytes]]
+    ) -> list[RemoteAsset | ProviderError]:
+        """Overwrite several assets in place, (remote_id, asset, bytes) each; one
+        result per item, in order. Providers with `max_batch > 1` and
+        `can_overwrite` override this with one request per batch."""
+        results: list[RemoteAsset | ProviderError] = []
+        for remote_id, asset, data in items:
+            try:
+                results.append(await self.overwrite(remote_id, asset, data))
+            except ProviderError as exc:
+                results.append(exc)
+        return results
+
     async def update(self, remote_id: str, *, name: str, description: str) -> RemoteAsset | None:
         """Rename / re-describe in place (only where capabilities allow)."""
         raise NotImplementedError(f"{self.type_name} cannot update in place")

@@ -377,18 +377,33 @@ class WolkvoxProvider(HttpProvider):
         return result
 
     async def overwrite(self, remote_id: str, asset: DesiredAsset, data: bytes) -> RemoteAsset:
-        """Upload again under the same file name: wolkvox replaces the bytes and
-        the id stays. Repeating it is harmless, so it is retried like a read."""
-        filename = self.filename(asset)
-        if filename != remote_id:
-            log.warning(
-                "%s: %s is now %s: uploaded as %s; %s stays in wolkvox Manager until removed there",
-                self.label, asset.address, filename.rsplit(".", 1)[-1].upper(), filename, remote_id,
-            )
-        [result] = await self._upload([(asset, data, filename)], operation="overwrite", idempotent=True)
+        """Upload again under the same file name: wolkvox replaces the bytes and the id stays."""
+        [result] = await self.overwrite_batch([(remote_id, asset, data)])
         if isinstance(result, ProviderError):
             raise result
         return result
+
+    async def overwrite_batch(
+        self, items: list[tuple[str, DesiredAsset, bytes]]
+    ) -> list[RemoteAsset | ProviderError]:
+        """Re-upload up to 50 files per request under their file names. Repeating
+        an overwrite is harmless, so a lost answer is simply retried."""
+        for remote_id, asset, _ in items:
+            filename = self.filename(asset)
+            if filename != remote_id:
+                log.warning(
+                    "%s: %s is now %s: uploaded as %s; %s stays in wolkvox Manager until removed there",
+                    self.label, asset.address, filename.rsplit(".", 1)[-1].upper(), filename, remote_id,
+                )
+        results: list[RemoteAsset | ProviderError] = []
+        for chunk in self._chunks([(asset, data) for _, asset, data in items]):
+            try:
+                results += await self._upload(
+                    [(a, d, self.filename(a)) for a, d in chunk], operation="overwrite", idempotent=True
+                )
+            except ProviderError as exc:
+                results += [exc] * len(chunk)
+        return results
 
     async def create_batch(self, items: list[tuple[DesiredAsset, bytes]]) -> list[RemoteAsset | ProviderError]:
         """Upload up to 50 files per request (fewer when `batch_max_bytes` would be passed);

@@ -191,6 +191,25 @@ def test_content_change_is_an_in_place_reupload(applied, cli, emulator):
     assert_no_changes(cli, emulator)
 
 
+def test_content_changes_are_overwritten_50_per_request(workspace, server, emulator, run_cli):
+    for i in range(60):
+        workspace.audio(f"p{i:02d}.wav", make_wav(0.1, seed=i))
+    cfg = str(workspace.write(toml(server.url, glob="audio/*.wav")))
+    assert run_cli("apply", "-c", cfg, "--auto-approve")[0] == 0
+    for i in range(60):
+        workspace.audio(f"p{i:02d}.wav", make_wav(0.2, seed=500 + i))  # a new voice for every prompt
+    emulator.reset_log()
+    code, out, err = run_cli("apply", "-c", cfg, "--auto-approve")
+    assert code == 1 and "use --force" in err  # the mass-replace guard counts overwrites too
+    code, out, err = run_cli("apply", "-c", cfg, "--auto-approve", "--force")
+    assert code == 0, out + err
+    assert "Apply complete: 0 added, 0 changed, 60 replaced, 0 destroyed." in out
+    assert sorted(len(u) for u in emulator.uploads[-2:]) == [10, 50]
+    assert len([r for r in emulator.requests if is_upload(r)]) == 2
+    assert emulator.audios["p07.wav"].data == make_wav(0.2, seed=507)
+    assert len(emulator.names()) == 60
+
+
 def test_orphan_is_a_manual_action_and_apply_succeeds(applied, cli, emulator, server):
     applied.write(toml(server.url, {k: v for k, v in THREE.items() if k != "goodbye"}))
     code, out, err = cli("plan", "--detailed-exitcode")
