@@ -182,6 +182,8 @@ class HttpProvider(Provider):
         def retryable(exc: BaseException) -> bool:
             if isinstance(exc, RateLimitError):
                 return True
+            if isinstance(exc, TransportError) and not getattr(exc, "request_sent", True):
+                return True  # never reached the server: safe to retry, even a create
             return idempotent and isinstance(exc, ServerError | TransportError)
 
         def wait(state: RetryCallState) -> float:
@@ -250,10 +252,12 @@ class HttpProvider(Provider):
             detail = self.redact(str(exc))
             if detail:
                 what += f" ({detail})"
-        return TransportError(
+        err = TransportError(
             what, provider=self.label, operation=operation, address=address,
             hint=f"Check the network and `base_url`, or raise `timeout` under [providers.{self.instance}].",
         )
+        err.request_sent = sent
+        return err
 
     # --- error mapping -------------------------------------------------------------
     def provider_message(self, response: httpx.Response) -> str:

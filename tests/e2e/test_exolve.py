@@ -257,18 +257,30 @@ def test_lost_upload_answer_is_resolved_without_a_duplicate(exolve, workspace, r
     assert_no_changes(run_cli, workspace)
 
 
-def test_upload_landed_but_not_recorded_is_taken_not_duplicated(exolve, workspace, run_cli):
-    """Someone (or a killed apply) uploaded the same bytes under the name after the plan."""
-    audio = declare(workspace, exolve, 1)
-    exolve.faults.fail_next(1, 400, body={"error": "error Save media service: fileName is exist"},
-                            match=lambda m, p: p == "/media/v1/Upload")
-    exolve.console_upload("p000", audio["p000"])
-    # the plan would adopt it; drop it from the plan's view by uploading after listing is
-    # not possible in-process, so check the provider path directly: the conflict is
-    # resolved by Download + sha256
+@pytest.mark.parametrize("same_bytes", [True, False])
+def test_upload_that_landed_but_was_never_recorded(exolve, workspace, run_cli, same_bytes):
+    """A replace killed after its Upload, before the lockfile record: the next
+    apply finds the temporary name taken. By these very bytes (checked by
+    Download + sha256) it takes that file; by other bytes it is a conflict."""
+    from reconciler.applier import temporary_name
+    from reconciler.audio import sha256_bytes
+    from reconciler.providers.exolve import NAME_MAX
+
+    old_id, new = _replace_setup(exolve, workspace, run_cli)
+    temp = temporary_name("welcome", sha256_bytes(new), NAME_MAX)
+    stray = exolve.console_upload(temp, new if same_bytes else make_wav(0.3, seed=8))
+    exolve.reset_log()
     code, out, err = run_cli("apply", "-c", str(workspace.config), "--auto-approve")
+    if not same_bytes:
+        assert code == 1 and "fileName is exist" in err and "Traceback" not in err
+        assert exolve.names() == sorted(["other", "welcome", temp])
+        assert lock(workspace)["prod.welcome"]["remote_id"] == old_id
+        return
     assert code == 0, out + err
-    assert exolve.names() == ["p000"]
+    assert exolve.names() == ["other", "welcome"]  # no duplicate, nothing temporary left
+    assert exolve.by_name("welcome").resource_id == int(stray) and exolve.by_name("welcome").data == new
+    assert exolve.endpoint_counts()["Upload"] == 1  # refused: the name was taken
+    assert exolve.endpoint_counts()["Download"] == 1  # the sha256 that proved it ours
     assert_no_changes(run_cli, workspace)
 
 
@@ -514,9 +526,14 @@ def test_canary_token_never_leaks(serve, workspace, run_cli, monkeypatch):
     assert run("apply", "-c", cfg, "--auto-approve", "-vv") == 0, seen[-2:]
     workspace.audio("c0.wav", make_wav(0.07, seed=9))
     assert run("apply", "-c", cfg, "--auto-approve", "-v") == 0  # a replace: upload, delete, rename
+    workspace.audio("c1.wav", make_wav(0.07, seed=10))
     if _supports(run_cli, "plan", "--json"):
         assert run("plan", "-c", cfg, "--json", "-v") == 0
-        assert json.loads(seen[-2])  # it is the plan JSON
+        assert json.loads(seen[-2])["changes"]  # it is the plan JSON, with a change in it
+    saved = workspace.root / "saved.plan"
+    if _supports(run_cli, "plan", "--out"):
+        assert run("plan", "-c", cfg, "--out", str(saved), "-v") == 0
+        assert CANARY not in saved.read_text()
     # an error body that echoes the key is redacted
     emulator.faults.fail_next(5, 400, body={"error": f"failed to parse token {CANARY}"})
     assert run("plan", "-c", cfg, "-v") == 1
@@ -531,3 +548,28 @@ def test_canary_token_never_leaks(serve, workspace, run_cli, monkeypatch):
     assert CANARY not in workspace.lock.read_text()
     # the emulator did see the key: the check above is not vacuous
     assert all(r.headers.get("authorization") == f"Bearer {CANARY}" for r in emulator.requests)
+
+
+# --- the example config ----------------------------------------------------------------------------
+def test_example_config_plans_and_applies(tmp_path, run_cli, exolve):
+    import shutil
+    from pathlib import Path
+
+    examples = Path(__file__).parents[2] / "examples"
+    shutil.copytree(examples / "quickstart" / "audio", tmp_path / "quickstart" / "audio")
+    (tmp_path / "exolve").mkdir()
+    text = (examples / "exolve" / "reconciler.toml").read_text()
+    text = text.replace('type = "exolve"\n', f'type = "exolve"\nbase_url = "{exolve.url}"\nmax_retry_wait = 0.05\n', 1)
+    cfg = tmp_path / "exolve" / "reconciler.toml"
+    cfg.write_text(text)
+
+    assert run_cli("validate", "-c", str(cfg))[0] == 0
+    code, out, err = run_cli("apply", "-c", str(cfg), "--auto-approve")
+    assert code == 0, out + err
+    assert "Apply complete: 3 added" in out
+    assert exolve.names() == ["goodbye", "hold-music", "welcome"]
+    hold = exolve.by_name("hold-music")
+    assert (hold.file_type, hold.description) == (201, "Played before the operator answers")
+    assert exolve.by_name("welcome").description == "Main greeting"
+    code, out, _ = run_cli("plan", "-c", str(cfg), "--detailed-exitcode")
+    assert code == 0 and "No changes." in out
