@@ -338,6 +338,17 @@ def init(config_path: Path) -> int:
     return 0
 
 
+def size_limit(n: int | None) -> str:
+    """A byte limit as documented: "5 MiB" or "5 MB", never rounded to a wrong whole number."""
+    if not n:
+        return "-"
+    if n % (1024 * 1024) == 0:
+        return f"{n // (1024 * 1024)} MiB"
+    if n % 1_000_000 == 0:
+        return f"{n // 1_000_000} MB"
+    return f"{n:,} B"
+
+
 @cli.command(name="providers")
 def providers_cmd() -> int:
     """List provider types and their capabilities."""
@@ -355,7 +366,7 @@ def providers_cmd() -> int:
             name, yes(c.can_list), yes(c.can_download), yes(c.can_rename), yes(c.can_describe),
             yes(c.can_delete), str(c.max_batch),
             f"{c.max_concurrency}{' (hard)' if c.hard_concurrency_limit else ''}",
-            f"{c.max_bytes // (1024 * 1024)} MiB" if c.max_bytes else "-",
+            size_limit(c.max_bytes),
             ",".join(sorted(c.formats)),
         )
     # a pipe has no width: rich's default of 80 would truncate every column

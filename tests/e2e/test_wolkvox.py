@@ -501,3 +501,12 @@ def test_the_example_config_plans_and_applies(tmp_path, server, emulator, run_cl
     assert emulator.names() == ["goodbye.wav", "hold-music.wav", "welcome.wav"]
     code, out, err = run_cli("plan", "-c", str(cfg), "--detailed-exitcode")
     assert code == 0 and "No changes." in out
+
+
+def test_providers_table_states_the_limits(run_cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, err = run_cli("providers")
+    assert code == 0
+    row = next(line for line in out.splitlines() if "wolkvox" in line)
+    cells = [c.strip() for c in row.strip("│┃ ").split("│")]
+    assert cells == ["wolkvox", "yes", "no", "no", "no", "no", "50", "2 (hard)", "5 MB", "mp3,wav"]
