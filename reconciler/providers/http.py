@@ -29,7 +29,7 @@ from tenacity import (
     stop_after_attempt,
     stop_after_delay,
 )
-from tenacity.wait import wait_exponential_jitter
+from tenacity.wait import wait_random_exponential
 
 from reconciler import __version__
 from reconciler.errors import (
@@ -191,7 +191,7 @@ class HttpProvider(Provider):
             retry_after = getattr(exc, "retry_after", None)
             if retry_after is not None:
                 return min(retry_after, self.settings.max_retry_wait)
-            return wait_exponential_jitter(initial=0.2, max=self.settings.max_retry_wait)(state)
+            return wait_random_exponential(multiplier=0.2, max=self.settings.max_retry_wait)(state)
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
