@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import glob as globlib
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -184,12 +185,13 @@ def _expand_assets(
             if key in out:
                 raise ConfigError(
                     f"{where}: two files give the key '{key}' ({out[key][1].file} and "
-                    f"{path.relative_to(base)})",
+                    f"{os.path.relpath(path, base)})",
                     file=file,
                 )
             try:
                 spec = spec_model.model_validate(
-                    {"file": str(path.relative_to(base)), "description": g.description, "protect": g.protect}
+                    # relpath, not relative_to: a pattern may reach outside the config's folder
+                    {"file": os.path.relpath(path, base), "description": g.description, "protect": g.protect}
                 )
             except ValidationError as exc:  # a provider's asset rules (e.g. no description)
                 raise ConfigError(

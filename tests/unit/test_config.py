@@ -230,3 +230,16 @@ def test_directory_name_rule_is_checked_offline(ws):
     err = config_error(cfg)
     assert "not acceptable to directory" in err.message
     assert any("start with '.'" in r for r in err.reasons)
+
+
+@pytest.mark.parametrize("absolute", [True, False])
+def test_glob_may_reach_outside_the_config_folder(tmp_path, absolute):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "beep.wav").write_bytes(make_wav())
+    project = tmp_path / "project"
+    project.mkdir()
+    pattern = f"{shared}/*.wav" if absolute else "../shared/*.wav"
+    cfg = project / "reconciler.toml"
+    cfg.write_text(HEAD + f'[[providers.sounds.glob]]\npattern = "{pattern}"\n')
+    assert load_config(cfg).asset("sounds.beep").file == (shared / "beep.wav").resolve()
