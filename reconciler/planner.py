@@ -530,10 +530,14 @@ def plan(
                 f"instance '{name}': {inst.type} cannot list its assets, so remote drift and "
                 "unmanaged assets were not checked"
             )
-        result.changes.extend(c for c in planner.changes if matches_target(c.address, targets))
+        chosen = {c.address for c in planner.changes if matches_target(c.address, targets)}
+        # a target brings its dependencies (the delete that frees its name), as in Terraform
+        chosen |= {d for c in planner.changes if c.address in chosen for d in c.depends_on}
+        result.changes.extend(c for c in planner.changes if c.address in chosen)
         result.drift.extend(d for d in planner.drift if matches_target(d.address, targets))
         conflicts += [c for c in planner.conflicts if matches_target(c.split(":", 1)[0], targets)]
-        unsafe += [u for u in planner.unsafe if matches_target(u.split(" ", 1)[0], targets)]
+        unsafe += [u for u in planner.unsafe if u.split(" ", 1)[0] in chosen
+                   or matches_target(u.split(" ", 1)[0], targets)]
     if targets:
         result.warnings.append(
             "targeted plan (--target): only matching addresses were planned; the rest may differ"

@@ -565,3 +565,14 @@ def test_path_of_lockfile(tmp_path: Path, run_cli):
     cfg.write_text('[settings]\nlockfile = "state/prod.lock"\n' + toml({"a": {"file": "audio/a.wav"}}))
     assert run_cli("apply", "-c", str(cfg), "--auto-approve")[0] == 0
     assert (tmp_path / "state" / "prod.lock").exists() and not (tmp_path / "reconciler.lock").exists()
+
+
+def test_target_brings_the_delete_that_frees_the_name(applied, cli):
+    three = dict(THREE)
+    three["farewell"] = {**three.pop("goodbye"), "name": "goodbye"}
+    applied.write(toml(three))
+    code, out, err = cli("apply", "--auto-approve", "--target", "local.farewell")
+    assert code == 0, out + err
+    assert "1 added, 0 changed, 0 replaced, 1 destroyed" in out
+    assert sorted(lock_data(applied)["assets"]) == ["local.farewell", "local.hold", "local.welcome"]
+    assert_no_changes(cli)

@@ -531,3 +531,18 @@ def test_record_outdated_when_the_remote_already_matches():
     assert c.reason == "record_outdated"
     assert any("description: 'old' -> 'new'" in n and "no provider call" in n for n in c.notes)
     assert (c.before.name, c.before.description) == (c.after.name, c.after.description)
+
+
+def test_target_brings_the_delete_that_frees_its_name():
+    # --target box.new alone would create into a name the orphan still holds
+    p = run(desired(asset("new", name="welcome")), lock(entry("old", name="welcome", remote_id="w")),
+            observed(remote("w", "welcome")), targets=["box.new"])
+    assert sorted((c.address, c.action) for c in p.changes) == [
+        ("box.new", Action.CREATE), ("box.old", Action.DELETE)]
+
+
+def test_target_brings_a_protected_dependency_and_its_refusal():
+    with pytest.raises(UnsafePlanError, match=r"box\.old is protected"):
+        run(desired(asset("new", name="welcome")),
+            lock(entry("old", name="welcome", remote_id="w", protect=True)),
+            observed(remote("w", "welcome")), targets=["box.new"])
