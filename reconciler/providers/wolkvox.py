@@ -439,17 +439,24 @@ class WolkvoxProvider(HttpProvider):
                 results.update(zip((f for _, _, f in pending), answered, strict=True))
                 break
             except OutcomeUnknownError as exc:
-                listed = {r.remote_id: r for r in await self.list()}
-                landed = [(a, d, f) for a, d, f in pending if f in listed]
-                for asset, _, filename in landed:
-                    results[filename] = self._created(asset, filename)
-                pending = [p for p in pending if p[2] not in listed]
-                log.info("%s: upload answer lost; %d file(s) had landed, %d to send again",
-                         self.label, len(landed), len(pending))
-                if not pending:
-                    break
-                if attempt == attempts - 1:
-                    results.update({f: exc for _, _, f in pending})
+                failure: ProviderError = exc
+                try:
+                    listed = {r.remote_id for r in await self.list()}
+                except ProviderError as list_exc:
+                    failure, listed = list_exc, None
+            except ProviderError as exc:
+                failure, listed = exc, None
+            for asset, _, filename in pending:
+                if listed is not None and filename in listed:
+                    results[filename] = self._created(asset, filename)  # it had landed
+            if listed is None or attempt == attempts - 1:
+                if not results:
+                    raise failure  # nothing settled: the whole request failed
+                results.update({f: failure for _, _, f in pending if f not in results})
+            pending = [p for p in pending if p[2] not in results]
+            if not pending:
+                break
+            log.info("%s: upload answer lost; %d file(s) to send again", self.label, len(pending))
         return [results[f] for _, _, f in files]
 
     def _created(self, asset: DesiredAsset, filename: str) -> RemoteAsset:

@@ -186,3 +186,37 @@ def test_list_that_is_not_a_list_is_an_error(served):
 ])
 def test_parse_duration(value, seconds):
     assert parse_duration(value) == seconds
+
+
+def test_lost_answer_of_a_partly_stored_batch_sends_only_what_is_missing(served):
+    emulator, server = served
+    datas = [make_wav(0.1, seed=i) for i in range(3)]
+    items = [(asset(k, d), d) for k, d in zip(("a", "b", "c"), datas, strict=True)]
+    emulator.reject("b.wav", "THE AUDIO FILE COULD NOT BE PROCESSED")
+    emulator.faults.lose_next_response(1, match=lambda m, p: m == "POST")
+    results = run(provider(server.url), lambda p: p.create_batch(items))
+    assert [getattr(r, "remote_id", None) for r in results] == ["a.wav", None, "c.wav"]
+    assert "THE AUDIO FILE COULD NOT BE PROCESSED" in results[1].render()
+    # the lost answer was settled by one listing; only b.wav went up again
+    assert emulator.uploads == [["a.wav", "b.wav", "c.wav"], ["b.wav"]]
+    assert sum(1 for r in emulator.requests if r.method == "GET") == 1
+
+
+def test_a_listing_at_wolkvoxs_maximum_warns_that_it_may_be_cut_short(served):
+    emulator, server = served
+    body = {"code": 200, "data": [{"name": f"a{i}.wav", "duration": "1.00", "creation_date": "x"} for i in range(60_000)]}
+    emulator.faults.fail_next(1, 200, body=body)
+    p = provider(server.url)
+    assert len(run(p, lambda p: p.list())) == 60_000
+    assert len(p.warnings) == 1 and "may be cut short" in p.warnings[0]
+
+
+def test_dropped_upload_that_never_landed_is_sent_again(served):
+    emulator, server = served
+    datas = [make_wav(0.1, seed=i) for i in range(2)]
+    items = [(asset(k, d), d) for k, d in zip(("a", "b"), datas, strict=True)]
+    emulator.faults.drop_next(1, match=lambda m, p: m == "POST")
+    results = run(provider(server.url), lambda p: p.create_batch(items))
+    assert [r.remote_id for r in results] == ["a.wav", "b.wav"]
+    assert [r.method for r in emulator.requests] == ["POST", "GET", "POST"]
+    assert emulator.uploads == [["a.wav", "b.wav"]]
