@@ -380,7 +380,18 @@ class _InstancePlanner:
         self, address: str, entry: LockEntry, before: AssetState, after: AssetState,
         reason: str, drift: list[str], protect: bool, extra_note: str | None = None,
     ) -> None:
-        strategy = replace_strategy(self.caps, renaming=before.name != after.name)
+        renaming = before.name != after.name
+        taken = [r.remote_id for r in self.by_name.get(after.name, []) if r.remote_id not in self.recorded_ids]
+        if renaming and taken and self.caps.unique_names:
+            # the new name belongs to a file we do not own: an upload there could overwrite it
+            self.claimed.update(taken)
+            self.conflicts.append(
+                f"{address}: the new name '{after.name}' on instance '{self.instance}' is taken by an "
+                f"unmanaged remote asset (id {', '.join(taken)}). reconciler never overwrites what it "
+                "does not own. Way out: choose another `name`, or delete or rename the remote one."
+            )
+            return
+        strategy = replace_strategy(self.caps, renaming=renaming)
         notes = [extra_note] if extra_note else []
         notes.append(STRATEGY_NOTES[strategy])
         if strategy is not ReplaceStrategy.OVERWRITE:

@@ -268,6 +268,16 @@ def test_rename_uploads_the_new_name_and_leaves_the_old_to_a_person(applied, cli
     assert_no_changes(cli, emulator)
 
 
+def test_rename_onto_a_name_someone_else_uploaded_is_a_conflict(applied, cli, emulator):
+    emulator.console_upload("hold-v2.wav", make_wav(2.5, seed=40))
+    applied.config.write_text(applied.config.read_text().replace('name = "hold-music"', 'name = "hold-v2"'))
+    code, out, err = cli("apply", "--auto-approve")
+    assert code == 1
+    assert "new name 'hold-v2'" in err and "never overwrites" in err
+    assert emulator.audios["hold-v2.wav"].data == make_wav(2.5, seed=40)
+    assert not [r for r in emulator.requests if is_upload(r)]
+
+
 # --- a batch partly rejected ---------------------------------------------------------------
 
 
