@@ -370,12 +370,16 @@ def test_a_persons_file_of_the_same_name_and_size_is_never_taken_for_ours(ws, cl
 # --- errors ------------------------------------------------------------------------------------------
 
 
-def test_unauthenticated(ws, cli, monkeypatch):
+def test_unauthenticated(ws, cli, monkeypatch, applied):
+    before = ws.lock.read_bytes()
     monkeypatch.setenv(TOKEN_ENV, "wrong-key-0000")
-    code, out, err = cli("plan")
-    assert_clean_error(code, out, err, "list failed (HTTP 401): Incorrect API key provided",
-                       "request_id", TOKEN_ENV)
-    assert "wrong-key-0000" not in out + err
+    ws.audio("welcome.wav", make_wav(seed=9))
+    for command in (("plan",), ("apply", "--auto-approve")):
+        code, out, err = cli(*command)
+        assert_clean_error(code, out, err, "list failed (HTTP 401): Incorrect API key provided",
+                           "request_id", TOKEN_ENV)
+        assert "wrong-key-0000" not in out + err
+    assert ws.lock.read_bytes() == before
 
 
 def test_missing_key_variable(ws, cli, emulator, monkeypatch):
@@ -411,11 +415,13 @@ def test_rate_limit_is_retried_with_backoff(ws, cli, emulator):
     assert [r.status for r in emulator.requests] == [429, 429, 200]
 
 
-def test_rate_limit_that_does_not_clear_fails_after_bounded_retries(ws, cli, emulator):
+def test_rate_limit_that_does_not_clear_fails_after_bounded_retries(ws, cli, emulator, applied):
+    before = ws.lock.read_bytes()
     emulator.faults.fail_next(100, 429)
-    code, out, err = cli("plan")
+    code, out, err = cli("apply", "--auto-approve")
     assert_clean_error(code, out, err, "list failed (HTTP 429): Requests per minute limit", "wait a minute")
     assert len(emulator.requests) == 6  # max_retries = 5
+    assert ws.lock.read_bytes() == before
 
 
 def test_file_count_cap_is_a_clear_error_and_not_retried(ws, cli, emulator):
@@ -442,11 +448,13 @@ def test_total_size_cap_is_a_clear_error(ws, cli, emulator):
     assert len(emulator.files) == 1 and len(ids(ws)) == 1
 
 
-def test_internal_error_that_persists(ws, cli, emulator):
+def test_internal_error_that_persists(ws, cli, emulator, applied):
+    before = ws.lock.read_bytes()
     emulator.faults.fail_next(100, 500)
-    code, out, err = cli("plan")
+    code, out, err = cli("apply", "--auto-approve")
     assert_clean_error(code, out, err, "list failed (HTTP 500): The server encountered an error", "request_id")
     assert len(emulator.requests) == 6
+    assert ws.lock.read_bytes() == before
 
 
 def test_file_not_found_on_delete_means_already_gone(ws, cli, emulator, applied):
