@@ -9,10 +9,8 @@ so a killed apply never leaves a stale lock behind.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import tempfile
 import tomllib
 import uuid
 from datetime import UTC, datetime
@@ -22,6 +20,7 @@ import tomli_w
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from reconciler.atomic import atomic_write
 from reconciler.errors import LockfileError
 
 LOCKFILE_VERSION = 1
@@ -142,23 +141,7 @@ def write_lockfile(path: Path, lock: Lockfile, *, cache: ChunkCache | None = Non
     """Atomic: temp file in the same folder, fsync, rename, fsync the folder."""
     body = _dump(lock, cache)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(body)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    atomic_write(path, body, fsync_dir=True)
 
 
 class LockfileStore:

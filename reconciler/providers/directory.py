@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
+from reconciler.atomic import atomic_write
 from reconciler.audio import NotAudioError, inspect_bytes, sha256_bytes, sniff_format
 from reconciler.errors import ConfigError, NotFoundError, ProviderError, RemoteConflictError
 from reconciler.model import DesiredAsset, RemoteAsset
@@ -28,25 +28,6 @@ INDEX_FILE = ".reconciler-index.json"
 class DirectorySettings(ProviderSettings):
     type: Literal["directory"]
     path: str = Field(description="Target folder, relative to the config file.")
-
-
-def _fsync_write(path: Path, data: bytes) -> None:
-    """Write atomically: a reader sees the old file or the new, never half."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        # mkstemp makes 0600; a PBX reading the sounds folder needs the umask's usual bits
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 class DirectoryProvider(Provider):
@@ -101,7 +82,7 @@ class DirectoryProvider(Provider):
 
     def _write_index(self, index: dict[str, str]) -> None:
         body = json.dumps(dict(sorted(index.items())), indent=2, ensure_ascii=False) + "\n"
-        _fsync_write(self.root / INDEX_FILE, body.encode())
+        atomic_write(self.root / INDEX_FILE, body.encode())
 
     def _set_description(self, filename: str, description: str | None) -> None:
         index = self._read_index()
@@ -177,7 +158,7 @@ class DirectoryProvider(Provider):
                     operation="create",
                     address=asset.address,
                 )
-            _fsync_write(target, data)
+            atomic_write(target, data)
             self._set_description(filename, asset.description)
         except OSError as exc:
             raise self._error(exc, "create") from None
@@ -187,7 +168,7 @@ class DirectoryProvider(Provider):
         filename = self._filename(asset, asset.name)
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            _fsync_write(self.root / filename, data)
+            atomic_write(self.root / filename, data)
             if filename != remote_id:  # the format changed, so the extension did too
                 with contextlib.suppress(FileNotFoundError):
                     (self.root / remote_id).unlink()

@@ -57,14 +57,6 @@ PAGE_LIMIT = 1000  # the API's maximum `limit`: a listing costs one request per 
 MAX_FILE_BYTES = 1 << 30  # per-file upload cap, 1 GiB
 MAX_PAGES = 100_000  # a server that hands out cursors forever is a bug, not a listing
 
-MIME = {
-    "wav": "audio/wav",
-    "mp3": "audio/mpeg",
-    "ogg": "audio/ogg",
-    "flac": "audio/flac",
-    "aiff": "audio/aiff",
-    "au": "audio/basic",
-}
 
 
 class InvalidCursorError(BadRequestError):
@@ -246,7 +238,7 @@ class SonioxProvider(HttpProvider):
     async def create(self, asset: DesiredAsset, data: bytes, *, name: str | None = None) -> RemoteAsset:
         filename = name or asset.name
         marker = owner_marker(asset.address, asset.sha256)
-        mime = MIME.get(asset.audio.format if asset.audio else "", "application/octet-stream")
+        mime = asset.audio.mime_type if asset.audio else "application/octet-stream"
         response = await self.request(
             "POST", "v1/files", operation="create", address=asset.address, idempotent=False,
             files={"file": (filename, data, mime)}, data={"client_reference_id": marker},
