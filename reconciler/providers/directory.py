@@ -110,7 +110,12 @@ class DirectoryProvider(Provider):
         for entry in entries:
             if entry.name.startswith(".") or not entry.is_file():
                 continue
-            data = Path(entry.path).read_bytes()
+            try:
+                data = Path(entry.path).read_bytes()
+            except FileNotFoundError:
+                continue  # removed while we listed: it is simply not there
+            except OSError as exc:
+                raise self._error(exc, "list") from None
             fmt = sniff_format(data[:16])
             if fmt is None:
                 continue  # not audio: not ours to manage or prune
