@@ -100,7 +100,7 @@ def render_text(plan: Plan, *, color: bool = False, show_noop: bool = False) -> 
         out.append("No changes. Remote state matches the configuration.")
     if unmanaged:
         out.append("")
-        out.append("Unmanaged remote assets (left untouched; `prune = true` would delete them):")
+        out.append("Unmanaged remote assets (neither declared nor recorded; left untouched unless the instance sets `prune = true`):")
         for d in unmanaged:
             out.append(f"  {d.address}: {d.detail}")
     for warning in plan.warnings:
