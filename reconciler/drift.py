@@ -17,11 +17,12 @@ from pathlib import Path
 from pydantic import BaseModel, Field, computed_field
 
 from reconciler import engine
+from reconciler.compare import entry_drift
 from reconciler.config import load_config
 from reconciler.lockfile import Lockfile, read_lockfile
 from reconciler.model import ObservedInstance
 from reconciler.plan import DriftItem
-from reconciler.planner import entry_drift, matches_target
+from reconciler.planner import matches_target
 
 DRIFT_FORMAT_VERSION = 1
 KINDS = ("renamed", "description_edited", "deleted", "content_changed", "size_changed", "unmanaged")

@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from reconciler import planner
+from reconciler import compare, planner
 from reconciler.applier import Applier, ApplyReport, Listener
 from reconciler.audio import NotAudioError, inspect_bytes, sha256_bytes
 from reconciler.errors import ConfigError, ProviderError
@@ -103,7 +103,7 @@ async def observe_instance(
                 warnings.append(
                     f"instance '{provider.instance}': {provider.type_name} stores a converted copy of "
                     "each upload, so --verify-content compared the duration (within "
-                    f"{planner.DURATION_TOLERANCE:g} s) and sample rate of the downloaded audio, not its sha256"
+                    f"{compare.DURATION_TOLERANCE:g} s) and sample rate of the downloaded audio, not its sha256"
                 )
         if wanted:
             remotes = await _with_content_hashes(provider, remotes, wanted)

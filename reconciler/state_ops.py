@@ -19,11 +19,11 @@ from pydantic import ValidationError
 
 from reconciler import engine
 from reconciler.audio import sha256_bytes
+from reconciler.compare import DURATION_TOLERANCE
 from reconciler.config import ConfigFile, did_you_mean, load_config, read_toml
 from reconciler.errors import ConfigError, PlanError, ReconcilerError
 from reconciler.lockfile import LockEntry, Lockfile, LockfileStore, read_lockfile, utc_now
 from reconciler.model import Desired, DesiredAsset, RemoteAsset, is_content_hash
-from reconciler.planner import DURATION_TOLERANCE
 from reconciler.providers.base import ASSET_KEY, INSTANCE_NAME
 
 UNVERIFIED = "unverified"  # sha256 recorded when the remote content differs and cannot be hashed

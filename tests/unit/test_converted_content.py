@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from reconciler.audio import AudioInfo
+from reconciler.compare import compare_content
 from reconciler.errors import ConflictError
 from reconciler.lockfile import LockEntry, Lockfile
 from reconciler.model import Desired, DesiredAsset, DesiredInstance, ObservedInstance, RemoteAsset
 from reconciler.plan import Action
-from reconciler.planner import compare_content, plan
+from reconciler.planner import plan
 from reconciler.providers.base import Capabilities, ProviderSettings
 
 SHA = "a" * 64
