@@ -47,16 +47,6 @@ def ws(workspace):
 
 
 @pytest.fixture
-def cli(run_cli, ws):
-    """run_cli with -c pointing at the workspace config."""
-
-    def run(command: str, *args: str, **kw):
-        return run_cli(command, "-c", str(ws.config), *args, **kw)
-
-    return run
-
-
-@pytest.fixture
 def applied(ws, cli):
     code, out, err = cli("apply", "--auto-approve")
     assert code == 0, out + err

@@ -53,14 +53,6 @@ def ws(workspace, em):
     return workspace
 
 
-@pytest.fixture
-def cli(run_cli, ws):
-    def run(command: str, *args: str):
-        return run_cli(command, "-c", str(ws.config), *args)
-
-    return run
-
-
 def lock_entries(ws) -> dict:
     return tomllib.loads(ws.lock.read_text())["assets"]
 

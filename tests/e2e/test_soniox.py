@@ -66,14 +66,6 @@ def ws(workspace, serve, emulator, monkeypatch):
     return workspace
 
 
-@pytest.fixture
-def cli(run_cli, ws):
-    def run(command: str, *args: str):
-        return run_cli(command, "-c", str(ws.config), *args)
-
-    return run
-
-
 def lock(ws) -> dict:
     return tomllib.loads(ws.lock.read_text())["assets"] if ws.lock.exists() else {}
 

@@ -70,14 +70,6 @@ def ws(workspace, server):
 
 
 @pytest.fixture
-def cli(run_cli, ws):
-    def run(command: str, *args: str, **kw):
-        return run_cli(command, "-c", str(ws.config), *args, **kw)
-
-    return run
-
-
-@pytest.fixture
 def applied(ws, cli, emulator):
     code, out, err = cli("apply", "--auto-approve")
     assert code == 0, out + err
