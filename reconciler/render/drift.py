@@ -7,8 +7,8 @@ from reconciler.render.json import dumps
 from reconciler.render.markdown import (
     DEFAULT_BUDGET,
     GITHUB_COMMENT_LIMIT,
-    TRUNCATION_RESERVE,
     cell,
+    fit,
     size,
 )
 
@@ -50,17 +50,9 @@ def render_drift_markdown(report: DriftReport, *, budget: int = DEFAULT_BUDGET) 
         warn = ["> [!WARNING]", *(f"> - {cell(w)}" for w in report.warnings[:50]), ""]
         out = out[:2] + warn + out[2:]
     text = "\n".join(out) + "\n"
-    cut = 0
-    used = size(text)
-    rows = []
-    for i, d in enumerate(report.drift):
-        row = f"| `{cell(d.address)}` | {d.kind.replace('_', ' ')} | {cell(d.detail)} |\n"
-        if used + size(row) + TRUNCATION_RESERVE > budget:
-            cut = len(report.drift) - i
-            break
-        rows.append(row)
-        used += size(row)
-    text += "".join(rows)
+    rows = [f"| `{cell(d.address)}` | {d.kind.replace('_', ' ')} | {cell(d.detail)} |\n" for d in report.drift]
+    kept, cut = fit(rows, size(text), budget)
+    text += kept
     if cut:
         text += (
             f"\n> [!NOTE]\n> **{cut} of {len(report.drift)} drift rows were cut** to stay under "

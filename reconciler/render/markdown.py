@@ -45,6 +45,18 @@ def size(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def fit(pieces: list[str], used: int, budget: int) -> tuple[str, int]:
+    """As many pieces, in order, as fit after `used` characters, keeping room
+    for the truncation note; returns (joined text, number cut)."""
+    kept = []
+    for i, piece in enumerate(pieces):
+        if used + size(piece) + TRUNCATION_RESERVE > budget:
+            return "".join(kept), len(pieces) - i
+        kept.append(piece)
+        used += size(piece)
+    return "".join(kept), 0
+
+
 def cell(value: object) -> str:
     """Safe inside a table cell: no pipes, no HTML, one line."""
     text = html.escape(str(value), quote=False).replace("|", "\\|")
@@ -191,17 +203,8 @@ def render_markdown(plan: Plan, *, budget: int = DEFAULT_BUDGET) -> str:
     shown = [c for c in plan.changes if c.action is not Action.NOOP]
     if shown:
         out += "#### Changes\n\n"
-    cut = 0
-    used = size(out)
-    blocks = []
-    for i, change in enumerate(shown):
-        block = change_details(change)
-        if used + size(block) + TRUNCATION_RESERVE > budget:
-            cut = len(shown) - i
-            break
-        blocks.append(block)
-        used += size(block)
-    out += "".join(blocks)
+    details, cut = fit([change_details(c) for c in shown], size(out), budget)
+    out += details
     if cut:
         out += (
             f"\n> [!NOTE]\n> **{cut} of {len(shown)} change details were cut** to keep this comment "
