@@ -25,6 +25,7 @@ from reconciler.render.json import render_json
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text, summary_line
 from reconciler.saved_plan import apply_saved_plan, read_saved_plan, write_saved_plan
+from reconciler.step_summary import append_step_summary
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,21 @@ def format_options(func):
     return wrapper
 
 
+step_summary_option = click.option(
+    "--no-step-summary", is_flag=True,
+    help="Do not append the Markdown report to $GITHUB_STEP_SUMMARY (GitHub Actions' job summary).",
+)
+
+
+def write_step_summary(no_step_summary: bool, render) -> None:
+    """The Markdown report into the job summary when running on GitHub Actions."""
+    if no_step_summary:
+        return
+    warning = append_step_summary(render)
+    if warning:
+        click.echo(f"Warning: {warning}", err=True)
+
+
 def render_plan(plan: Plan, output_format: str, *, color: bool) -> str:
     if output_format == "json":
         return render_json(plan)
@@ -133,9 +149,10 @@ def cli() -> None:
     help="Also save the plan to FILE (JSON with a checksum) for `reconciler apply FILE`.",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none, 1 on error.")
+@step_summary_option
 def plan(
     config_path: Path, targets: tuple[str, ...], verify_content: bool, detailed_exitcode: bool,
-    no_color: bool, output_format: str, force: bool, out_path: Path | None,
+    no_color: bool, output_format: str, force: bool, out_path: Path | None, no_step_summary: bool,
 ) -> int:
     """Show what apply would change."""
     desired = load_config(config_path)
@@ -145,7 +162,9 @@ def plan(
     )
     if out_path is not None:
         write_saved_plan(out_path, result)
-    click.echo(render_plan(result, output_format, color=use_color(no_color)), nl=False)
+    rendered = render_plan(result, output_format, color=use_color(no_color))
+    click.echo(rendered, nl=False)
+    write_step_summary(no_step_summary, lambda: rendered if output_format == "markdown" else render_markdown(result))
     if out_path is not None:  # on stderr unless text, so JSON and Markdown stay clean on stdout
         click.echo(f"\nSaved the plan to {out_path}. To apply exactly this plan: reconciler apply {out_path}",
                    err=output_format != "text")

@@ -15,7 +15,15 @@ import click
 from reconciler import drift as drift_mod
 from reconciler import schema as schema_mod
 from reconciler import state_ops
-from reconciler.cli import cli, common_options, format_options, target_option, verify_option
+from reconciler.cli import (
+    cli,
+    common_options,
+    format_options,
+    step_summary_option,
+    target_option,
+    verify_option,
+    write_step_summary,
+)
 from reconciler.render.drift import render_drift_json, render_drift_markdown, render_drift_text
 from reconciler.render.json import dumps
 
@@ -31,12 +39,16 @@ DRIFT_RENDERERS = {
 @target_option
 @verify_option
 @format_options
+@step_summary_option
 def drift(
-    config_path: Path, targets: tuple[str, ...], verify_content: bool, output_format: str, no_color: bool
+    config_path: Path, targets: tuple[str, ...], verify_content: bool, output_format: str, no_color: bool,
+    no_step_summary: bool,
 ) -> int:
     """Compare the lockfile with the providers (read-only). Exit 0 none, 2 drift, 1 error."""
     report = asyncio.run(drift_mod.check_drift(config_path, targets=targets, verify_content=verify_content))
-    click.echo(DRIFT_RENDERERS[output_format](report), nl=False)
+    rendered = DRIFT_RENDERERS[output_format](report)
+    click.echo(rendered, nl=False)
+    write_step_summary(no_step_summary, lambda: rendered if output_format == "markdown" else render_drift_markdown(report))
     return 2 if report.has_drift else 0
 
 

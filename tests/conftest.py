@@ -89,3 +89,10 @@ def serve():
     yield start
     for server in servers:
         server.__exit__(None, None, None)
+
+
+@pytest.fixture(autouse=True)
+def _no_job_summary(monkeypatch):
+    """When the suite itself runs on GitHub Actions, commands under test must not
+    append to the real job summary: tests that want one set the variable."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
