@@ -24,6 +24,7 @@ from reconciler.providers import PROVIDERS
 from reconciler.render.json import render_json
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text, summary_line
+from reconciler.safety import refusal_error
 from reconciler.saved_plan import apply_saved_plan, read_saved_plan, write_saved_plan
 from reconciler.step_summary import append_step_summary
 
@@ -160,11 +161,13 @@ def plan(
     result = asyncio.run(
         engine.plan_once(desired, recorded, targets=targets, verify_content=verify_content, force=force)
     )
-    if out_path is not None:
+    if out_path is not None and not result.refused:
         write_saved_plan(out_path, result)
     rendered = render_plan(result, output_format, color=use_color(no_color))
     click.echo(rendered, nl=False)
     write_step_summary(no_step_summary, lambda: rendered if output_format == "markdown" else render_markdown(result))
+    if result.refused:  # shown above, so the user sees what --force would do
+        raise refusal_error(result)
     if out_path is not None:  # on stderr unless text, so JSON and Markdown stay clean on stdout
         click.echo(f"\nSaved the plan to {out_path}. To apply exactly this plan: reconciler apply {out_path}",
                    err=output_format != "text")
@@ -285,6 +288,9 @@ def apply_saved(plan_file: Path, config_path: Path, *, parallelism: int | None, 
 
 
 def finish_apply(outcome: engine.ApplyOutcome, color: bool) -> int:
+    if outcome.plan.refused:
+        click.echo(render_text(outcome.plan, color=color), nl=False)
+        raise refusal_error(outcome.plan)
     if outcome.report is None:
         if outcome.plan.has_changes:
             click.echo("Apply cancelled.")

@@ -187,7 +187,7 @@ async def plan_and_apply(
     async with opened(providers):
         observed = await observe(desired, providers, store.state, verify_content=verify_content)
         plan = make_plan(desired, store.state, observed, providers, targets, force)
-        if not plan.has_changes:
+        if not plan.has_changes or plan.refused:  # refused: the CLI shows it, then fails
             return ApplyOutcome(plan=plan, report=None)
         answer = confirm(plan)
         if asyncio.iscoroutine(answer):

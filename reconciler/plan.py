@@ -62,6 +62,12 @@ class Change(BaseModel):
     action: Action
     reason: str
     remote_id: str | None = None
+    # the change gives the asset a new remote id (a replace that is not an
+    # overwrite, or a provider whose id is the file name and the name or the
+    # format changed): call flows that reference `remote_id` must be updated
+    remote_id_changes: bool = False
+    # the id it will have, where the provider's ids are predictable (file names)
+    new_remote_id: str | None = None
     before: AssetState | None = None
     after: AssetState | None = None
     strategy: ReplaceStrategy | None = None
@@ -119,6 +125,9 @@ class Plan(BaseModel):
     drift: list[DriftItem] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     targets: list[str] = Field(default_factory=list)
+    # the mass-delete guard's reasons to refuse this plan (empty with --force):
+    # the plan is still shown, so the user sees what --force would do
+    refused: list[str] = Field(default_factory=list)
     fingerprints: Fingerprints | None = None
 
     @computed_field  # type: ignore[prop-decorator]

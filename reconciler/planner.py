@@ -19,6 +19,7 @@ import fnmatch
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
+from reconciler.audio import EXTENSIONS
 from reconciler.compare import (
     audio_drift,
     compare_content,
@@ -59,6 +60,14 @@ STRATEGY_NOTES = {
     ReplaceStrategy.CREATE_THEN_MANUAL: "the new asset is uploaded; the provider cannot delete, so "
     "the old one must be removed by hand",
 }
+
+
+def filename_id(caps: Capabilities, name: str, fmt: str | None) -> str | None:
+    """The remote id a provider whose ids are file names gives `name` in `fmt`
+    (None where ids are assigned by the provider, or the format is unknown)."""
+    if not caps.id_is_filename or fmt is None:
+        return None
+    return f"{name}.{EXTENSIONS.get(fmt, fmt)}"
 
 
 def matches_target(address: str, targets: Sequence[str]) -> bool:
@@ -283,10 +292,18 @@ class _InstancePlanner:
                 extra_note=f"{self.type} cannot {what} in place",
             )
             return
+        notes = ["put back: edited outside reconciler"] if drift else []
+        # a rename keeps the extension of the file it renames
+        ext = entry.remote_id.rsplit(".", 1)[1] if "." in entry.remote_id else None
+        new_id = f"{asset.name}.{ext}" if self.caps.id_is_filename and rename and ext else None
+        if new_id is not None and new_id != entry.remote_id:
+            notes.append(f"the remote id {entry.remote_id} will change to {new_id}: update call flows that reference it")
+        else:
+            new_id = None
         self.change(
             address, Action.UPDATE, "attributes_changed", remote_id=entry.remote_id,
-            before=before, after=after, drift=drift, protect=protect,
-            notes=["put back: edited outside reconciler"] if drift else [],
+            before=before, after=after, drift=drift, protect=protect, notes=notes,
+            remote_id_changes=new_id is not None, new_remote_id=new_id,
         )
 
     def plan_replace(
@@ -304,11 +321,30 @@ class _InstancePlanner:
                 "does not own. Way out: choose another `name`, or delete or rename the remote one."
             )
             return
-        strategy = replace_strategy(self.caps, renaming=renaming)
+        new_id = filename_id(self.caps, after.name, after.format)
+        # a file-name id moves with the name or the format (goodbye.wav -> goodbye.au)
+        id_moves = new_id is not None and new_id != entry.remote_id
+        squatter = self.by_id.get(new_id) if id_moves and not renaming and new_id else None
+        # the same bytes there already: our own upload, landed before a crash
+        if squatter is not None and new_id not in self.recorded_ids and squatter.sha256 != after.sha256:
+            self.claimed.add(new_id)
+            self.conflicts.append(
+                f"{address}: the new audio format gives it the remote id '{new_id}' on instance "
+                f"'{self.instance}', which an unmanaged remote asset already has. reconciler never "
+                "overwrites what it does not own. Way out: choose another `name`, or delete or rename "
+                "the remote one."
+            )
+            return
+        strategy = replace_strategy(self.caps, renaming=renaming or id_moves)
+        changes_id = strategy is not ReplaceStrategy.OVERWRITE or id_moves
         notes = [extra_note] if extra_note else []
-        notes.append(STRATEGY_NOTES[strategy])
-        if strategy is not ReplaceStrategy.OVERWRITE:
-            notes.append(f"the remote id {entry.remote_id} will change: update call flows that reference it")
+        if strategy is ReplaceStrategy.OVERWRITE and id_moves:
+            notes.append(f"the new bytes are written as {new_id} and {entry.remote_id} is deleted")
+        else:
+            notes.append(STRATEGY_NOTES[strategy])
+        if changes_id:
+            to = f" to {new_id}" if new_id else ""
+            notes.append(f"the remote id {entry.remote_id} will change{to}: update call flows that reference it")
         if strategy is ReplaceStrategy.CREATE_THEN_MANUAL:
             notes.append(
                 f"then remove '{entry.remote_id}' by hand in {self.caps.console}; until then "
@@ -319,6 +355,7 @@ class _InstancePlanner:
         self.change(
             address, Action.REPLACE, reason, remote_id=entry.remote_id, before=before, after=after,
             strategy=strategy, drift=drift, notes=notes, protect=protect,
+            remote_id_changes=changes_id, new_remote_id=new_id if changes_id else None,
         )
 
     def detect_drift(self, address: str, entry: LockEntry, remote: RemoteAsset | None) -> list[str]:
@@ -417,9 +454,11 @@ def plan(
     targets: Sequence[str] = (),
     force: bool = False,
 ) -> Plan:
-    """Compute the plan. Raises ConflictError / UnsafePlanError / PlanError.
+    """Compute the plan. Raises ConflictError / UnsafePlanError (protect) / PlanError.
 
-    `force` lifts the mass-delete guard (`reconciler.safety`), not `protect`."""
+    The mass-delete guard (`reconciler.safety`) does not raise: it fills
+    `Plan.refused`, so the refused plan can still be shown. `force` lifts
+    it, never `protect`."""
     unknown_instances = sorted({e.instance for e in recorded.assets.values()} - set(desired.instances))
     if unknown_instances:
         addresses = sorted(a for a, e in recorded.assets.items() if e.instance in unknown_instances)
@@ -481,11 +520,11 @@ def plan(
             hint="Remove `protect = true` from those assets if this is intended.",
         )
     if not force:
-        check_mass_delete(result, desired, recorded)
+        result.refused = mass_delete_refusals(result, desired, recorded)
     return result
 
 
-def check_mass_delete(result: Plan, desired: Desired, recorded: Lockfile) -> None:
+def mass_delete_refusals(result: Plan, desired: Desired, recorded: Lockfile) -> list[str]:
     managed = {name: len(recorded.for_instance(name)) for name in desired.instances}
     limits = {
         name: DeleteLimits(
@@ -494,11 +533,4 @@ def check_mass_delete(result: Plan, desired: Desired, recorded: Lockfile) -> Non
         )
         for name, inst in desired.instances.items()
     }
-    problems = mass_delete_problems(result, managed, limits)
-    if len(problems) == 1:
-        raise UnsafePlanError(problems[0])
-    if problems:
-        raise UnsafePlanError(
-            "the plan would delete too much:\n" + "\n".join(f"  - {p}" for p in problems),
-            hint="Use --force if this is intended.",
-        )
+    return mass_delete_problems(result, managed, limits)

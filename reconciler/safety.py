@@ -1,14 +1,17 @@
 """The mass-delete guard (octoDNS's `MAX_SAFE_DELETE_PCENT`, `TooMuchChange`).
 
-Pure: reads a Plan and counts, raises nothing itself. The planner calls
-`mass_delete_problems` and turns what it returns into an UnsafePlanError
-unless the user passed `--force`.
+Pure: reads a Plan and counts, raises nothing itself. The planner records
+what `mass_delete_problems` returns in `Plan.refused` unless the user passed
+`--force`; the CLI renders that plan (so the user sees what `--force` would
+do) and then fails with `refusal_error`.
 
-What counts: deletes and replaces of *managed* assets (addresses in the
-lockfile). Leftovers of an interrupted replace (`superseded`), records whose
-remote asset is already gone (`forget_only`) and unmanaged assets deleted by
-`prune = true` are not counted: none of them removes something reconciler
-manages and a call flow may still use.
+What counts: every action that destroys a remote asset — a delete of a
+recorded asset, a delete of an unmanaged one by `prune = true`, and a replace
+(its old asset, or its old bytes under an overwrite, are gone afterwards),
+except a replace whose old asset the provider cannot delete (it stays until a
+person removes it). Not counted: leftovers of an interrupted replace
+(`superseded`: the replace that made them was counted when it was planned)
+and records whose remote asset is already gone (`forget_only`).
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict
 
-from reconciler.plan import Action, Change, Plan
+from reconciler.errors import UnsafePlanError
+from reconciler.plan import Action, Change, Plan, ReplaceStrategy
 
 DEFAULT_MAX_DELETE_PERCENT = 30.0
-# below this many managed assets the percentage rule does not apply (deleting
+# below this many assets at stake the percentage rule does not apply (deleting
 # 2 of 3 prompts is 66%, and ordinary)
 MIN_MANAGED_FOR_PERCENT = 10
 
@@ -35,42 +39,56 @@ class DeleteLimits(BaseModel):
     max_deletes: int | None = None
 
 
-def counts_as_delete(change: Change) -> bool:
+def destroys(change: Change) -> str | None:
+    """'deleted', 'replaced' or 'pruned' when the change destroys a remote asset, else None."""
     if change.action is Action.REPLACE:
-        return True
-    return (
-        change.action is Action.DELETE
-        and not change.forget_only
-        and change.reason not in ("superseded", "unmanaged_prune")
-    )
+        return None if change.strategy is ReplaceStrategy.CREATE_THEN_MANUAL else "replaced"
+    if change.action is not Action.DELETE or change.forget_only or change.reason == "superseded":
+        return None
+    return "pruned" if change.reason == "unmanaged_prune" else "deleted"
+
+
+def counts_as_delete(change: Change) -> bool:
+    return destroys(change) is not None
 
 
 def _percent(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".") + "%"
 
 
+def _breakdown(kinds: Counter[str]) -> str:
+    words = {"deleted": "deleted", "replaced": "replaced", "pruned": "deleted by prune = true"}
+    parts = [f"{kinds[k]} {words[k]}" for k in ("deleted", "replaced", "pruned") if kinds[k]]
+    return parts[0].split(" ", 1)[1] if len(parts) == 1 else "destroyed (" + ", ".join(parts) + ")"
+
+
 def mass_delete_problems(
     plan: Plan, managed: Mapping[str, int], limits: Mapping[str, DeleteLimits]
 ) -> list[str]:
-    """One message per instance over its threshold, naming the numbers.
+    """One message per instance over its threshold, naming the numbers, the
+    threshold and the way past it.
 
-    `managed`: instance -> number of addresses the lockfile records on it.
+    `managed`: instance -> number of addresses the lockfile records on it. The
+    unmanaged assets that prune would delete are at stake too, so they join
+    both the count and the total the percentage is taken of.
     """
-    deletes: Counter[str] = Counter()
-    replaces: Counter[str] = Counter()
+    kinds: dict[str, Counter[str]] = {}
     for change in plan.changes:
-        if counts_as_delete(change):
-            deletes[change.instance] += 1
-            if change.action is Action.REPLACE:
-                replaces[change.instance] += 1
+        kind = destroys(change)
+        if kind is not None:
+            kinds.setdefault(change.instance, Counter())[kind] += 1
     problems = []
-    for instance in sorted(deletes):
-        n, total = deletes[instance], managed.get(instance, 0)
+    for instance in sorted(kinds):
+        counted = kinds[instance]
+        n = sum(counted.values())
+        pruned = counted["pruned"]
+        total = managed.get(instance, 0) + pruned
+        what = "managed assets" if not pruned else f"assets ({total - pruned} managed, {pruned} unmanaged)"
         limit = limits.get(instance, DeleteLimits())
-        verb = "deleted or replaced" if replaces[instance] else "deleted"
+        verb = _breakdown(counted)
         if limit.max_deletes is not None and n > limit.max_deletes:
             problems.append(
-                f"instance {instance}: {n} of {total} managed assets would be {verb}, "
+                f"instance {instance}: {n} of {total} {what} would be {verb}, "
                 f"over max_deletes = {limit.max_deletes}; use --force"
             )
             continue
@@ -78,7 +96,19 @@ def mass_delete_problems(
             share = 100.0 * n / total
             if share > limit.max_delete_percent:
                 problems.append(
-                    f"instance {instance}: {n} of {total} managed assets ({_percent(share)}) would be "
-                    f"{verb}, over {_percent(limit.max_delete_percent)}; use --force"
+                    f"instance {instance}: {n} of {total} {what} ({_percent(share)}) would be {verb}, "
+                    f"over max_delete_percent = {_percent(limit.max_delete_percent)}; use --force"
                 )
     return problems
+
+
+def refusal_error(plan: Plan) -> UnsafePlanError:
+    """The error for a plan the guard refused (`plan.refused` is not empty)."""
+    if len(plan.refused) == 1:
+        return UnsafePlanError(
+            f"{plan.refused[0]} (the plan above is what --force would do)",
+        )
+    return UnsafePlanError(
+        "the plan would delete too much:\n" + "\n".join(f"  - {p}" for p in plan.refused),
+        hint="The plan above is what --force would do; use --force if it is intended.",
+    )

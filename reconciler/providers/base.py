@@ -37,6 +37,9 @@ class Capabilities(BaseModel):
     can_delete: bool = True
     # same remote id accepts new bytes (filename-keyed stores): replace keeps the id
     can_overwrite: bool = False
+    # the remote id is the file name `<name>.<extension of the format>`: a new
+    # name or a new format is a new remote id, even when the bytes are overwritten
+    id_is_filename: bool = False
     # the provider refuses two assets with one name: replace must not collide
     unique_names: bool = True
     # each upload carries reconciler's OwnerMarker (address + content hash) and

@@ -41,6 +41,7 @@ class DirectoryProvider(Provider):
         can_describe=True,
         can_delete=True,
         can_overwrite=True,
+        id_is_filename=True,
         unique_names=True,
         lists_sha256=True,
         lists_size=True,

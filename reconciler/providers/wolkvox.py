@@ -168,6 +168,7 @@ class WolkvoxProvider(HttpProvider):
         can_describe=False,
         can_delete=False,
         can_overwrite=True,
+        id_is_filename=True,
         unique_names=True,
         lists_sha256=False,
         lists_size=False,

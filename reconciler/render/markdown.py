@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 from collections import Counter, defaultdict
 
-from reconciler.plan import SYMBOLS, Action, Change, Plan, ReplaceStrategy
+from reconciler.plan import SYMBOLS, Action, Change, Plan
 from reconciler.render.facts import human_size
 from reconciler.render.text import HEADLINES, REASONS, summary_line
 
@@ -82,11 +82,7 @@ def fact(field: str, value: object) -> str:
 
 
 def changes_remote_id(change: Change) -> bool:
-    return (
-        change.action is Action.REPLACE
-        and change.strategy is not None
-        and change.strategy is not ReplaceStrategy.OVERWRITE
-    )
+    return change.remote_id_changes
 
 
 def _more(n: int, what: str) -> str:
@@ -130,11 +126,25 @@ def remote_id_caution(plan: Plan, room: int) -> list[str]:
         return []
     lines = [
         "> [!CAUTION]",
-        f"> **{len(replaced)} replace(s) will change remote ids.** Call flows and IVR definitions "
+        f"> **{len(replaced)} change(s) will change remote ids.** Call flows and IVR definitions "
         "that reference these ids must be updated after apply:",
     ]
-    items = [f"> - `{cell(c.address)}`: id `{cell(c.remote_id)}` → a new id" for c in replaced]
-    return lines + bounded(items, room, "replace(s)", "> ")
+    items = [
+        f"> - `{cell(c.address)}` ({c.action.value}): id `{cell(c.remote_id)}` → "
+        + (f"`{cell(c.new_remote_id)}`" if c.new_remote_id else "a new id")
+        for c in replaced
+    ]
+    return lines + bounded(items, room, "change(s)", "> ")
+
+
+def refusal_section(plan: Plan) -> list[str]:
+    if not plan.refused:
+        return []
+    return [
+        "> [!CAUTION]",
+        "> **This plan is refused by the mass-delete guard.** It shows what `--force` would do:",
+        *[f"> - {cell(r)}" for r in plan.refused],
+    ]
 
 
 def drift_section(plan: Plan, room: int) -> list[str]:
@@ -195,7 +205,7 @@ def render_markdown(plan: Plan, *, budget: int = DEFAULT_BUDGET) -> str:
     else:
         head += ["**No changes.** Remote state matches the configuration.", ""]
     room = int(budget * SECTION_SHARE)
-    sections = (summary_table(plan), remote_id_caution(plan, room), drift_section(plan, room), warnings_section(plan, room))
+    sections = (refusal_section(plan), summary_table(plan), remote_id_caution(plan, room), drift_section(plan, room), warnings_section(plan, room))
     for section in sections:
         if section:
             head += [*section, ""]

@@ -96,6 +96,10 @@ def render_text(plan: Plan, *, color: bool = False, show_noop: bool = False) -> 
             out.extend(_change_lines(change, style))
             out.append("")
         out.append(summary_line(plan))
+        if plan.refused:
+            out.append("")
+            out.append("This plan is refused by the mass-delete guard: it shows what --force would do.")
+            out.extend(f"  - {r}" for r in plan.refused)
     else:
         out.append("No changes. Remote state matches the configuration.")
     if unmanaged:

@@ -566,3 +566,45 @@ def test_target_brings_the_delete_that_frees_the_name(applied, cli):
     assert "1 added, 0 changed, 0 replaced, 1 destroyed" in out
     assert sorted(lock_data(applied)["assets"]) == ["local.farewell", "local.hold", "local.welcome"]
     assert_no_changes(cli)
+
+
+def make_au(seconds: float = 0.3, rate: int = 8000) -> bytes:
+    """A Sun .au file made with soundfile (libsndfile), from a real tone."""
+    import io
+
+    import numpy as np
+    import soundfile
+
+    t = np.arange(int(seconds * rate)) / rate
+    buf = io.BytesIO()
+    soundfile.write(buf, 0.3 * np.sin(2 * np.pi * 330 * t), rate, format="AU", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def test_format_change_is_announced_as_a_remote_id_change(applied, cli):
+    """goodbye.wav becomes AU audio: the file becomes goodbye.au, and every
+    format says the remote id changes (never "same remote id")."""
+    applied.audio("goodbye.wav", make_au())
+    code, out, err = cli("plan")
+    assert code == 0, err
+    assert "-/+ local.goodbye" in out
+    assert "same remote id" not in out
+    assert "! the remote id goodbye.wav will change to goodbye.au" in out
+    change = next(c for c in json.loads(cli("plan", "--json")[1])["changes"] if c["address"] == "local.goodbye")
+    assert change["remote_id"] == "goodbye.wav" and change["remote_id_changes"] is True
+    assert change["new_remote_id"] == "goodbye.au"
+    md = cli("plan", "--format", "markdown")[1]
+    assert "> [!CAUTION]" in md and "`local.goodbye` (replace): id `goodbye.wav` → `goodbye.au`" in md
+    code, out, err = cli("apply", "--auto-approve")
+    assert code == 0, out + err
+    assert "goodbye.au" in remote_files(applied) and "goodbye.wav" not in remote_files(applied)
+    assert lock_data(applied)["assets"]["local.goodbye"]["remote_id"] == "goodbye.au"
+    assert cli("plan", "--detailed-exitcode")[0] == 0
+
+
+def test_rename_is_announced_as_a_remote_id_change(applied, cli):
+    applied.write(toml({**THREE, "goodbye": {"file": "audio/goodbye.wav", "name": "farewell"}}))
+    code, out, err = cli("plan")
+    assert "~ local.goodbye" in out and "the remote id goodbye.wav will change to farewell.wav" in out
+    md = cli("plan", "--format", "markdown")[1]
+    assert "`local.goodbye` (update): id `goodbye.wav` → `farewell.wav`" in md

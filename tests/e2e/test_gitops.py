@@ -305,11 +305,47 @@ def test_mass_delete_guard_stops_plan_and_apply(thirty):
     drop(thirty, 12)
     code, out, err = thirty.cli("plan")
     assert code == 1
-    assert "Error: instance ivr: 12 of 30 managed assets (40%) would be deleted, over 30%; use --force" in err
+    assert "Error: instance ivr: 12 of 30 managed assets (40%) would be deleted, over max_delete_percent = 30%; use --force" in err
+    # the refused plan is still shown: what --force would do
+    assert "Plan: 0 to add, 0 to change, 0 to replace, 12 to destroy." in out
+    assert "This plan is refused by the mass-delete guard" in out
     before = thirty.snapshot()
-    code, _, err = thirty.cli("apply", "--auto-approve")
+    code, out, err = thirty.cli("apply", "--auto-approve")
     assert code == 1 and "use --force" in err
+    assert "12 to destroy" in out and "Apply complete" not in out
     assert thirty.snapshot() == before
+
+
+@pytest.mark.parametrize("fmt", ["json", "markdown"])
+def test_mass_delete_guard_renders_the_refused_plan_in_every_format(thirty, fmt):
+    drop(thirty, 12)
+    code, out, err = thirty.cli("plan", "--format", fmt, "--out", str(thirty.plan_file))
+    assert code == 1 and "max_delete_percent = 30%" in err
+    assert not thirty.plan_file.exists()  # a refused plan is not saved for `apply FILE`
+    if fmt == "json":
+        data = json.loads(out)
+        assert data["summary"]["delete"] == 12 and "max_delete_percent = 30%" in data["refused"][0]
+    else:
+        assert "**This plan is refused by the mass-delete guard.**" in out and "12 to destroy" in out
+
+
+def test_mass_delete_guard_counts_prune(project):
+    """50 unmanaged files under max_deletes = 1 with prune = true: refused, nothing deleted."""
+    project.add("p00", seed=0)
+    project.settings = "prune = true\nmax_deletes = 1"
+    project.write()
+    project.remote.mkdir(parents=True, exist_ok=True)
+    for i in range(50):
+        (project.remote / f"old{i:02d}.wav").write_bytes(make_wav(seed=200 + i))
+    code, out, err = project.cli("plan")
+    assert code == 1
+    assert "instance ivr: 50 of 50 assets (0 managed, 50 unmanaged) would be deleted by prune = true, " \
+        "over max_deletes = 1; use --force" in err
+    assert "50 to destroy" in out
+    code, out, err = project.cli("apply", "--auto-approve")
+    assert code == 1 and len(project.remote_files()) == 50
+    project.apply("--force")
+    assert project.remote_files() == ["p00.wav"]
 
 
 def test_mass_delete_guard_force(thirty):
@@ -340,7 +376,7 @@ def test_mass_delete_counts_replaces(thirty):
         thirty.add(key, seed=100 + i)
     code, _, err = thirty.cli("plan")
     assert code == 1
-    assert "instance ivr: 10 of 30 managed assets (33.3%) would be deleted or replaced, over 30%; use --force" in err
+    assert "instance ivr: 10 of 30 managed assets (33.3%) would be replaced, over max_delete_percent = 30%; use --force" in err
 
 
 def test_mass_delete_thresholds_per_instance(thirty):

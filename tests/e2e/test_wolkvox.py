@@ -349,16 +349,22 @@ def test_import_over_a_conflict_then_the_local_audio_is_written_in_place(ws, cli
     assert_no_changes(cli, emulator)
 
 
-def test_format_change_leaves_the_old_file_listed_as_unmanaged(applied, cli, emulator):
+def test_format_change_is_an_id_change_and_leaves_the_old_file_as_a_manual_step(applied, cli, emulator):
     mp3 = make_mp3_frame_stream(40)
     applied.audio("welcome.wav", mp3)  # same path, now MP3 bytes
+    code, out, err = cli("plan")
+    assert "the remote id welcome.wav will change to welcome.mp3" in out
+    assert "same remote id" not in out
+    code, out, err = cli("plan", "--format", "markdown")
+    assert "> [!CAUTION]" in out and "`welcome.wav` → `welcome.mp3`" in out
     code, out, err = cli("apply", "--auto-approve")
     assert code == 0, out + err
     assert {"welcome.mp3", "welcome.wav"} <= set(emulator.names())
     assert lock_assets(applied)["wv.welcome"]["remote_id"] == "welcome.mp3"
+    assert lock_assets(applied)["wv.welcome"]["superseded"] == ["welcome.wav"]
     code, out, err = cli("plan", "--detailed-exitcode")
-    assert code == 0
-    assert "wv:welcome.wav: 'welcome' (id welcome.wav) is not managed" in out
+    assert code == 0  # no change reconciler can make: one manual step
+    assert "remove 'welcome.wav' by hand in wolkvox Manager" in out
 
 
 def test_listing_without_durations_says_so(applied, cli, emulator):

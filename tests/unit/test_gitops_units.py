@@ -29,7 +29,7 @@ SHA_A, SHA_B = "a" * 64, "b" * 64
 
 
 def change(address: str, action: Action, reason: str = "x", **kw) -> Change:
-    return Change(address=address, instance=address.split(".")[0], provider_type="fake",
+    return Change(address=address, instance=re.split(r"[.:]", address)[0], provider_type="fake",
                   action=action, reason=reason, **kw)
 
 
@@ -48,7 +48,7 @@ def deletes(n: int, *, instance: str = "ivr", action: Action = Action.DELETE, **
 def test_guard_message_states_the_numbers():
     plan = Plan(changes=deletes(12))
     assert mass_delete_problems(plan, {"ivr": 30}, {}) == [
-        "instance ivr: 12 of 30 managed assets (40%) would be deleted, over 30%; use --force"
+        "instance ivr: 12 of 30 managed assets (40%) would be deleted, over max_delete_percent = 30%; use --force"
     ]
 
 
@@ -66,13 +66,43 @@ def test_guard_max_deletes_applies_to_small_instances_too():
     assert problems == ["instance ivr: 3 of 4 managed assets would be deleted, over max_deletes = 2; use --force"]
 
 
-def test_guard_ignores_leftovers_prune_and_forget_only():
+def test_guard_ignores_leftovers_forget_only_and_undeletable_replaces():
     plan = Plan(changes=[
         *[change(f"ivr.s{i}", Action.DELETE, "superseded") for i in range(5)],
-        *[change(f"ivr:u{i}", Action.DELETE, "unmanaged_prune") for i in range(5)],
         *[change(f"ivr.g{i}", Action.DELETE, "not_declared", forget_only=True) for i in range(5)],
+        *[change(f"ivr.m{i}", Action.REPLACE, "content_changed", strategy=ReplaceStrategy.CREATE_THEN_MANUAL)
+          for i in range(5)],
+        *[change(f"ivr.o{i}", Action.MANUAL, "not_declared") for i in range(5)],
     ])
     assert mass_delete_problems(plan, {"ivr": 10}, {}) == []
+
+
+def test_guard_counts_prune_against_max_deletes_even_with_nothing_managed():
+    plan = Plan(changes=[change(f"ivr:u{i}", Action.DELETE, "unmanaged_prune") for i in range(50)])
+    assert mass_delete_problems(plan, {"ivr": 0}, {"ivr": DeleteLimits(max_deletes=1)}) == [
+        "instance ivr: 50 of 50 assets (0 managed, 50 unmanaged) would be deleted by prune = true, "
+        "over max_deletes = 1; use --force"
+    ]
+
+
+def test_guard_counts_prune_in_the_percentage_and_its_total():
+    # 3 managed, 20 unmanaged pruned: 20 of 23 at stake
+    plan = Plan(changes=[change(f"ivr:u{i}", Action.DELETE, "unmanaged_prune") for i in range(20)])
+    [problem] = mass_delete_problems(plan, {"ivr": 3}, {})
+    assert "20 of 23 assets (3 managed, 20 unmanaged) (87%)" in problem
+    assert "over max_delete_percent = 30%" in problem
+
+
+def test_guard_counts_overwrite_and_temp_name_replaces_with_prune_and_deletes():
+    plan = Plan(changes=[
+        change("ivr.a", Action.REPLACE, "content_changed", strategy=ReplaceStrategy.OVERWRITE),
+        change("ivr.b", Action.REPLACE, "content_changed", strategy=ReplaceStrategy.TEMP_NAME),
+        change("ivr.c", Action.DELETE, "not_declared"),
+        change("ivr:u", Action.DELETE, "unmanaged_prune"),
+    ])
+    [problem] = mass_delete_problems(plan, {"ivr": 5}, {"ivr": DeleteLimits(max_deletes=3)})
+    assert "4 of 6 assets (5 managed, 1 unmanaged) would be destroyed (1 deleted, 2 replaced, " \
+        "1 deleted by prune = true), over max_deletes = 3; use --force" in problem
 
 
 def test_guard_counts_replaces_and_is_per_instance():
@@ -80,8 +110,9 @@ def test_guard_counts_replaces_and_is_per_instance():
                          *deletes(1, instance="hold")])
     problems = mass_delete_problems(plan, {"ivr": 10, "hold": 10}, {"hold": DeleteLimits(max_delete_percent=5)})
     assert problems == [
-        "instance hold: 1 of 10 managed assets (10%) would be deleted, over 5%; use --force",
-        "instance ivr: 4 of 10 managed assets (40%) would be deleted or replaced, over 30%; use --force",
+        "instance hold: 1 of 10 managed assets (10%) would be deleted, over max_delete_percent = 5%; use --force",
+        "instance ivr: 4 of 10 managed assets (40%) would be destroyed (2 deleted, 2 replaced), "
+        "over max_delete_percent = 30%; use --force",
     ]
 
 
@@ -180,6 +211,7 @@ def test_checksum_covers_everything_but_itself():
 
 def replace(i: int, strategy: ReplaceStrategy) -> Change:
     return change(f"ivr.p{i}", Action.REPLACE, "content_changed", remote_id=f"10{i}", strategy=strategy,
+                  remote_id_changes=strategy is not ReplaceStrategy.OVERWRITE,
                   before=AssetState(name=f"p{i}", sha256=SHA_A, size=1000, duration=1.0, format="wav", sample_rate=8000),
                   after=AssetState(name=f"p{i}", sha256=SHA_B, size=2000, duration=1.5, format="wav", sample_rate=16000),
                   notes=[f"the remote id 10{i} will change: update call flows that reference it"])
@@ -188,8 +220,8 @@ def replace(i: int, strategy: ReplaceStrategy) -> Change:
 def test_markdown_loud_note_when_a_replace_changes_the_remote_id():
     out = render_markdown(Plan(changes=[replace(1, ReplaceStrategy.TEMP_NAME), replace(2, ReplaceStrategy.OVERWRITE)]))
     assert "> [!CAUTION]" in out
-    assert "**1 replace(s) will change remote ids.**" in out
-    assert "> - `ivr.p1`: id `101` → a new id" in out
+    assert "**1 change(s) will change remote ids.**" in out
+    assert "> - `ivr.p1` (replace): id `101` → a new id" in out
     assert "`ivr.p2`: id" not in out
     assert "| duration | 1.00 s | **1.50 s** |" in out
     assert "| sample rate | 8000 Hz | **16000 Hz** |" in out
