@@ -47,13 +47,14 @@ class ApplyReport:
 
 
 def lock_entry(asset: DesiredAsset, remote: RemoteAsset, *, name: str | None = None,
-               superseded: list[str] | None = None, provider_type: str) -> LockEntry:
+               superseded: list[str] | None = None, provider_type: str,
+               description: str | None = None) -> LockEntry:
     return LockEntry(
         instance=asset.instance,
         type=provider_type,
         remote_id=remote.remote_id,
         name=name or asset.name,
-        description=asset.description,
+        description=asset.description if description is None else description,
         sha256=asset.sha256,
         size=asset.size,
         applied_at=utc_now(),
@@ -185,8 +186,11 @@ class Applier:
         if change.action is Action.UPDATE:
             asset = self._asset(change)
             assert change.remote_id is not None
-            remote = await provider.update(change.remote_id, name=asset.name, description=asset.description)
-            self._record(asset, remote or RemoteAsset(remote_id=change.remote_id, name=asset.name))
+            # the plan's `after`: an `ignore_changes` field keeps what the remote has
+            name, description = self._target_fields(asset, change)
+            remote = await provider.update(change.remote_id, name=name, description=description)
+            self._record(asset, remote or RemoteAsset(remote_id=change.remote_id, name=name),
+                         name=name, description=description)
             return f" [id={(remote.remote_id if remote else change.remote_id)}]"
         if change.action is Action.REPLACE:
             return await self._replace(provider, change)
@@ -199,13 +203,23 @@ class Applier:
             return f" [id={change.remote_id}]"
         raise PlanError(f"{change.address}: no way to apply action {change.action}")
 
+    @staticmethod
+    def _target_fields(asset: DesiredAsset, change: Change) -> tuple[str, str]:
+        """Name and description an update sets: the plan's `after`, where an
+        ignored field (`ignore_changes`) holds the remote's current value."""
+        after = change.after
+        if after is None:
+            return asset.name, asset.description
+        return after.name, after.description if after.description is not None else asset.description
+
     def _record_only(self, change: Change) -> str:
         """The remote already matches: only the lockfile record is brought up to date."""
         asset = self._asset(change)
         entry = self.store.state.assets.get(change.address) if self.store.state else None
         if entry is None:
             raise PlanError(f"{change.address} is no longer recorded in the lockfile")
-        fields = {"name": asset.name, "description": asset.description, "protect": asset.protect}
+        name, description = self._target_fields(asset, change)
+        fields = {"name": name, "description": description, "protect": asset.protect}
         self.store.record(change.address, entry.model_copy(update=fields))
         return f" [id={entry.remote_id}]"
 

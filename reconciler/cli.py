@@ -321,6 +321,8 @@ def validate(config_path: Path, no_color: bool) -> int:
         f"Success! The configuration is valid: {len(assets)} asset(s) on "
         f"{len(desired.instances)} instance(s)."
     )
+    for warning in desired.warnings:  # the config as a whole: an unused library prompt, an idle `use`
+        click.echo(f"Warning: {warning}")
     for inst in desired.instances.values():
         for warning in inst.warnings:  # a provider's soft requirements (Provider.asset_warnings)
             click.echo(f"Warning: {warning}")

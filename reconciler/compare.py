@@ -74,13 +74,14 @@ def compare_content(asset: DesiredAsset, remote: RemoteAsset) -> tuple[bool | No
     return None, "nothing comparable"
 
 
-def audio_drift(entry: LockEntry, remote: RemoteAsset, asset: DesiredAsset | None) -> list[tuple[str, str]]:
+def audio_drift(entry: LockEntry, remote: RemoteAsset, source_rate: int | None) -> list[tuple[str, str]]:
     """Content drift where the provider stores a converted copy (no sha256 or size
-    to compare): the downloaded audio's duration and sample rate against the source's."""
+    to compare): the downloaded audio's duration against the recorded one, and its
+    sample rate against the source file's (`source_rate`; None: not compared)."""
     changed = []
     if remote.duration is not None and entry.duration is not None and abs(remote.duration - entry.duration) > DURATION_TOLERANCE:
         changed.append(f"duration {entry.duration:.2f} s → {remote.duration:.2f} s")
-    rate = asset.audio.sample_rate if asset is not None and asset.audio else None
+    rate = source_rate
     if remote.sample_rate is not None and rate is not None and remote.sample_rate != rate:
         changed.append(f"sample rate {rate} Hz → {remote.sample_rate} Hz")
     if not changed:

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from reconciler import library as library_mod
 from reconciler.audio import NotAudioError, file_digest, inspect_bytes
 from reconciler.errors import ConfigError
 from reconciler.model import Desired, DesiredAsset, DesiredInstance
@@ -41,6 +42,7 @@ class ConfigFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     settings: Settings = Field(default_factory=Settings)
+    library: dict[str, Any] | None = None  # validated by `library.parse_library`
     providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
@@ -54,7 +56,7 @@ def _known_keys() -> set[str]:
             for arg in getattr(annotation, "__args__", ()):
                 if isinstance(arg, type) and issubclass(arg, BaseModel):
                     keys |= set(arg.model_fields)
-    keys |= set(AssetSpec.model_fields)
+    keys |= set(AssetSpec.model_fields) | set(library_mod.LibraryGlob.model_fields)
     return keys
 
 
@@ -158,13 +160,18 @@ def _read_asset_file(path: Path, where: str, file: str) -> tuple[str, int, Any]:
     return sha, size, info
 
 
+def asset_model(settings: ProviderSettings) -> type[AssetSpec]:
+    """The provider's own asset model (e.g. exolve's, with `file_type`)."""
+    return type(settings).model_fields["assets"].annotation.__args__[1]
+
+
 def _expand_assets(
     instance: str, settings: ProviderSettings, base: Path, file: str
-) -> dict[str, tuple[str, AssetSpec]]:
-    """key -> (where, spec): explicit assets, plus one per file matched by a glob.
-    An explicit asset with a glob-derived key overrides it."""
+) -> tuple[dict[str, tuple[str, AssetSpec]], set[str]]:
+    """(key -> (where, spec), the keys its globs gave): explicit assets, plus one
+    per file matched by a glob. An explicit asset with a glob-derived key overrides it."""
     out: dict[str, tuple[str, AssetSpec]] = {}
-    spec_model = type(settings).model_fields["assets"].annotation.__args__[1]
+    spec_model = asset_model(settings)
     for i, g in enumerate(settings.glob):
         where = f"providers.{instance}.glob[{i}]"
         matches = sorted(globlib.glob(str(base / g.pattern), recursive=True))
@@ -198,6 +205,7 @@ def _expand_assets(
                     "invalid configuration", file=file, reasons=_describe_errors(exc, where)
                 ) from None
             out[key] = (where, spec)
+    glob_keys = set(out)
     for key, spec in settings.assets.items():
         where = f"providers.{instance}.assets.{key}"
         if not ASSET_KEY.match(key):
@@ -205,11 +213,35 @@ def _expand_assets(
                 f"{where}: asset keys may only use letters, digits, '_', '-' and '.'", file=file
             )
         out[key] = (where, spec)
-    return out
+    return out, glob_keys
 
 
-def load_config(config_path: Path) -> Desired:
-    """Read, validate and inspect everything the config declares."""
+def _library_assets(
+    instance: str, table: dict[str, Any], settings: ProviderSettings, glob_keys: set[str],
+    overrides: dict[str, dict[str, Any]], library: dict[str, library_mod.LibraryEntry], file: str,
+) -> tuple[dict[str, tuple[str, AssetSpec]], list[str]]:
+    """The library prompts the instance carries, validated by its own asset model."""
+    resolved = library_mod.resolve(
+        instance, settings.use, table, set(settings.assets), glob_keys, overrides, library, file
+    )
+    spec_model = asset_model(settings)
+    out: dict[str, tuple[str, AssetSpec]] = {}
+    for key, (where, raw) in resolved.assets.items():
+        try:
+            out[key] = (where, spec_model.model_validate(raw))
+        except ValidationError as exc:  # a provider's asset rules (e.g. no description)
+            raise ConfigError(
+                "invalid configuration", file=file, reasons=_describe_errors(exc, where)
+            ) from None
+    return out, resolved.warnings
+
+
+def load_config(config_path: Path, *, read_audio: bool = True) -> Desired:
+    """Read, validate and inspect everything the config declares.
+
+    `read_audio=False` reads no audio file (`drift`, `compare`: they need the
+    provider settings and the assets' keys and fields, not their content):
+    assets then carry `sha256=""`, `size=0`, no audio facts and `content_known=False`."""
     config_path = Path(config_path)
     file = str(config_path)
     raw = read_toml(config_path)
@@ -219,16 +251,24 @@ def load_config(config_path: Path) -> Desired:
         raise ConfigError("invalid configuration", file=file, reasons=_describe_errors(exc, "")) from None
     base = config_path.resolve().parent
     desired = Desired(config_path=config_path, lockfile_path=base / top.settings.lockfile)
+    library = library_mod.parse_library(top.library, base, file, _describe_errors)
+    used: set[str] = set()
+    reads: dict[Path, tuple[str, int, Any]] = {}  # one read per file, however many instances carry it
     for instance, table in top.providers.items():
+        table, overrides = library_mod.split_overrides(instance, table, library, file)
         settings = parse_provider_settings(instance, table, file)
         provider_cls = PROVIDERS[settings.type]
         provider = provider_cls(instance, settings, base_dir=base)
         assets: dict[str, DesiredAsset] = {}
         names: dict[str, str] = {}
         problems: list[str] = []
+        own, glob_keys = _expand_assets(instance, settings, base, file)
+        carried, use_warnings = _library_assets(instance, table, settings, glob_keys, overrides, library, file)
+        desired.warnings += use_warnings
+        used |= set(carried)
         warnings: list[str] = []
-        for key, (where, spec) in _expand_assets(instance, settings, base, file).items():
-            asset = build_asset(instance, key, spec, base, where, file, provider)
+        for key, (where, spec) in {**carried, **own}.items():
+            asset = build_asset(instance, key, spec, base, where, file, provider, reads=reads, read_audio=read_audio)
             if asset.name in names:
                 raise ConfigError(
                     f"{where}: remote name '{asset.name}' is also used by {names[asset.name]}",
@@ -248,30 +288,32 @@ def load_config(config_path: Path) -> Desired:
         desired.instances[instance] = DesiredInstance(
             name=instance, type=settings.type, settings=settings, assets=assets, warnings=warnings
         )
+    desired.warnings += library_mod.unused_warnings(library, used)
     return desired
 
 
 def build_asset(
-    instance: str, key: str, spec: AssetSpec, base: Path, where: str, file: str, provider: Provider
+    instance: str, key: str, spec: AssetSpec, base: Path, where: str, file: str, provider: Provider,
+    *, reads: dict[Path, tuple[str, int, Any]] | None = None, read_audio: bool = True,
 ) -> DesiredAsset:
+    ignored = spec.ignore_changes if spec.ignore_changes is not None else provider.settings.ignore_changes
+    common = {
+        "address": f"{instance}.{key}", "instance": instance, "key": key, "name": spec.name or key,
+        "description": spec.description, "protect": spec.protect, "spec": spec,
+        "ignore_changes": tuple(sorted(set(ignored))),
+    }
     identity = spec.content_identity()
     if identity is not None:  # file-less: the provider's create works from the spec
-        return DesiredAsset(
-            address=f"{instance}.{key}", instance=instance, key=key, name=spec.name or key,
-            description=spec.description, protect=spec.protect, sha256=identity, size=0, spec=spec,
-        )
+        return DesiredAsset(**common, sha256=identity, size=0)
+    if spec.file is None:  # library.split_overrides lets none through; a guard for new callers
+        raise ConfigError(f"{where}: required key 'file' is missing", file=file)
     path = (base / spec.file).resolve()
-    sha, size, info = _read_asset_file(path, where, file)
-    return DesiredAsset(
-        address=f"{instance}.{key}",
-        instance=instance,
-        key=key,
-        name=spec.name or key,
-        description=spec.description,
-        protect=spec.protect,
-        file=path,
-        sha256=sha,
-        size=size,
-        audio=info,
-        spec=spec,
-    )
+    if not read_audio:
+        return DesiredAsset(**common, file=path, sha256="", size=0, content_known=False)
+    if reads is not None and path in reads:
+        sha, size, info = reads[path]
+    else:
+        sha, size, info = _read_asset_file(path, where, file)
+        if reads is not None:
+            reads[path] = (sha, size, info)
+    return DesiredAsset(**common, file=path, sha256=sha, size=size, audio=info)

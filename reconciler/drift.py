@@ -10,6 +10,7 @@ drift. Kinds: renamed, description_edited, deleted, content_changed
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,12 +18,14 @@ from pathlib import Path
 from pydantic import BaseModel, Field, computed_field
 
 from reconciler import engine
-from reconciler.compare import entry_drift
+from reconciler.audio import NotAudioError, inspect_bytes
+from reconciler.compare import audio_drift, entry_drift
 from reconciler.config import load_config
 from reconciler.lockfile import Lockfile, read_lockfile
-from reconciler.model import ObservedInstance
+from reconciler.model import Desired, ObservedInstance
 from reconciler.plan import DriftItem
-from reconciler.planner import matches_target
+from reconciler.planner import IGNORED_BY, is_ignored, matches_target
+from reconciler.providers import PROVIDERS
 
 DRIFT_FORMAT_VERSION = 1
 KINDS = ("renamed", "description_edited", "deleted", "content_changed", "size_changed", "unmanaged")
@@ -49,7 +52,36 @@ class DriftReport(BaseModel):
         return bool(self.drift)
 
 
-def _instance_drift(instance: str, lock: Lockfile, observed: ObservedInstance) -> list[DriftItem]:
+class Policy(BaseModel):
+    """What a team told reconciler not to care about (from the config): per
+    instance, `ignore` globs on unmanaged remote names; per address (or the
+    instance's default for addresses no longer declared), `ignore_changes`."""
+
+    ignore: dict[str, list[str]] = Field(default_factory=dict)
+    # instances whose --verify-content download is a converted copy: content is
+    # compared by duration (lockfile) and sample rate (the local source file)
+    converted: list[str] = Field(default_factory=list)
+    source_rates: dict[str, int] = Field(default_factory=dict)
+    ignore_changes: dict[str, list[str]] = Field(default_factory=dict)
+    instance_ignore_changes: dict[str, list[str]] = Field(default_factory=dict)
+
+    def ignored_fields(self, address: str, instance: str) -> set[str]:
+        if address in self.ignore_changes:
+            return set(self.ignore_changes[address])
+        return set(self.instance_ignore_changes.get(instance, ()))
+
+
+def policy_of(desired: Desired) -> Policy:
+    return Policy(
+        ignore={n: list(getattr(i.settings, "ignore", ())) for n, i in desired.instances.items()},
+        ignore_changes={a.address: list(a.ignore_changes) for a in desired.all_assets()},
+        instance_ignore_changes={
+            n: list(getattr(i.settings, "ignore_changes", ())) for n, i in desired.instances.items()
+        },
+    )
+
+
+def _instance_drift(instance: str, lock: Lockfile, observed: ObservedInstance, policy: Policy) -> list[DriftItem]:
     assert observed.assets is not None
     entries = lock.for_instance(instance)
     by_id = {r.remote_id: r for r in observed.assets}
@@ -60,11 +92,19 @@ def _instance_drift(instance: str, lock: Lockfile, observed: ObservedInstance) -
             detail = f"remote asset {entry.remote_id} ('{entry.name}') is gone"
             items.append(DriftItem(address=address, instance=instance, kind="deleted", detail=detail))
             continue
-        for kind, detail in entry_drift(entry, remote):
-            items.append(DriftItem(address=address, instance=instance, kind=kind, detail=detail))
+        ignored = policy.ignored_fields(address, instance)
+        found = entry_drift(entry, remote)
+        if instance in policy.converted and observed.content_verified and not any(
+            k in ("content_changed", "size_changed") for k, _ in found
+        ):
+            found += audio_drift(entry, remote, policy.source_rates.get(address))
+        for kind, detail in found:
+            if IGNORED_BY.get(kind) not in ignored:
+                items.append(DriftItem(address=address, instance=instance, kind=kind, detail=detail))
     known = {e.remote_id for e in entries.values()} | {s for e in entries.values() for s in e.superseded}
+    ignore = policy.ignore.get(instance, [])
     for remote in observed.assets:
-        if remote.remote_id not in known:
+        if remote.remote_id not in known and not is_ignored(remote.name, ignore):
             items.append(
                 DriftItem(
                     address=f"{instance}:{remote.remote_id}",
@@ -87,8 +127,10 @@ def detect(
     observed: Mapping[str, ObservedInstance],
     *,
     targets: Sequence[str] = (),
+    policy: Policy | None = None,
 ) -> DriftReport:
     """Pure: the drift between `lock` and `observed`, per instance observed."""
+    policy = policy or Policy()
     report = DriftReport()
     for instance in sorted({e.instance for e in lock.assets.values()} - set(observed)):
         report.warnings.append(
@@ -99,7 +141,7 @@ def detect(
         if obs.assets is None:
             report.warnings.append(f"instance '{instance}' cannot list its assets; drift was not checked")
             continue
-        items = _instance_drift(instance, lock, obs)
+        items = _instance_drift(instance, lock, obs, policy)
         report.drift += [d for d in items if _targeted(d, targets)]
         report.checked[instance] = sum(
             1 for a in lock.for_instance(instance) if matches_target(a, targets)
@@ -112,7 +154,44 @@ def detect(
 async def check_drift(config_path: Path, *, targets: Sequence[str] = (), verify_content: bool = False) -> DriftReport:
     """Load the config (for the provider settings), read the lockfile, list
     every instance and compare. Writes nothing."""
-    desired = load_config(config_path)
+    desired = load_config(config_path, read_audio=False)  # lockfile vs remote: no audio needed
     lock = read_lockfile(desired.lockfile_path)
     observed = await engine.observe_only(desired, lock, verify_content=verify_content)
-    return detect(lock, observed, targets=targets)
+    policy = policy_of(desired)
+    warnings: list[str] = []
+    if verify_content:
+        policy.converted = [
+            n for n, i in desired.instances.items() if not PROVIDERS[i.type].capabilities.download_is_exact
+        ]
+        policy.source_rates, warnings = source_rates(desired, lock, policy.converted, targets)
+    report = detect(lock, observed, targets=targets, policy=policy)
+    report.warnings += warnings
+    return report
+
+
+def source_rates(
+    desired: Desired, lock: Lockfile, instances: Sequence[str], targets: Sequence[str]
+) -> tuple[dict[str, int], list[str]]:
+    """The sample rate of each recorded asset's local file, on instances whose
+    download is a converted copy — the one comparison `drift` needs a local
+    file for. A file that is missing or unreadable is named and skipped."""
+    rates: dict[str, int] = {}
+    warnings: list[str] = []
+    base = desired.config_path.resolve().parent
+    for instance in instances:
+        for address in sorted(lock.for_instance(instance)):
+            asset = desired.asset(address)
+            if asset is None or asset.file is None or not matches_target(address, targets):
+                continue
+            try:
+                rate = inspect_bytes(asset.file.read_bytes()).sample_rate
+            except (OSError, NotAudioError) as exc:
+                why = "is missing" if isinstance(exc, FileNotFoundError) else "cannot be read as audio"
+                warnings.append(
+                    f"{address}: sample rate not compared: it needs the local file "
+                    f"{os.path.relpath(asset.file, base)}, which {why}; duration was compared"
+                )
+                continue
+            if rate is not None:
+                rates[address] = rate
+    return rates, warnings

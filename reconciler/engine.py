@@ -64,8 +64,10 @@ async def _with_content_hashes(
 
 
 async def observe_instance(
-    provider: Provider, desired: Desired, recorded: Lockfile, *, verify_content: bool
+    provider: Provider, desired: Desired, recorded: Lockfile, *, verify_content: bool, adopting: bool = True
 ) -> ObservedInstance:
+    """List one instance. `adopting=False` (read-only checks) downloads no
+    adoption candidate: only recorded assets, and only with `verify_content`."""
     caps = provider.capabilities
     inst = desired.instances[provider.instance]
     problems = await provider.check_remote(list(inst.assets.values()))
@@ -84,7 +86,8 @@ async def observe_instance(
         recorded_ids = {e.remote_id for e in entries.values()}
         # file-less assets (AssetSpec.content_identity) have no bytes to compare
         unrecorded_names = {
-            a.name for addr, a in inst.assets.items() if addr not in entries and is_content_hash(a.sha256)
+            a.name for addr, a in inst.assets.items()
+            if adopting and addr not in entries and is_content_hash(a.sha256)
         }
         # adoption candidates are verified by hash; recorded ones only on request
         wanted = {r.remote_id for r in remotes if r.name in unrecorded_names and r.remote_id not in recorded_ids}
@@ -117,11 +120,13 @@ async def observe_instance(
 
 
 async def observe(
-    desired: Desired, providers: dict[str, Provider], recorded: Lockfile, *, verify_content: bool = False
+    desired: Desired, providers: dict[str, Provider], recorded: Lockfile, *, verify_content: bool = False,
+    adopting: bool = True,
 ) -> dict[str, ObservedInstance]:
     names = list(providers)
     results = await asyncio.gather(
-        *(observe_instance(providers[n], desired, recorded, verify_content=verify_content) for n in names)
+        *(observe_instance(providers[n], desired, recorded, verify_content=verify_content, adopting=adopting)
+          for n in names)
     )
     return dict(zip(names, results, strict=True))
 
@@ -158,10 +163,11 @@ async def plan_once(
 async def observe_only(
     desired: Desired, recorded: Lockfile, *, verify_content: bool = False
 ) -> dict[str, ObservedInstance]:
-    """Each instance's observed state, for read-only checks (`reconciler drift`)."""
+    """Each instance's observed state, for read-only checks (`reconciler drift`):
+    nothing is downloaded to look for adoption candidates."""
     providers = build_providers(desired)
     async with opened(providers):
-        return await observe(desired, providers, recorded, verify_content=verify_content)
+        return await observe(desired, providers, recorded, verify_content=verify_content, adopting=False)
 
 
 @dataclass

@@ -78,6 +78,11 @@ class DesiredAsset(BaseModel):
     size: int
     audio: AudioInfo | None = None
     spec: Any = None  # the provider's own asset settings (e.g. exolve file_type)
+    # fields whose differences never cause an update, a replace or drift
+    ignore_changes: tuple[str, ...] = ()
+    # False when loaded without reading audio (`load_config(read_audio=False)`):
+    # sha256 and size are then unknown, never to be planned with
+    content_known: bool = True
 
 
 class DesiredInstance(BaseModel):
@@ -99,6 +104,9 @@ class Desired(BaseModel):
     config_path: Path
     lockfile_path: Path
     instances: dict[str, DesiredInstance] = Field(default_factory=dict)
+    # about the config as a whole (a library prompt no instance uses, a `use`
+    # pattern matching nothing): shown by `validate` and as plan warnings
+    warnings: list[str] = Field(default_factory=list)
 
     def asset(self, address: str) -> DesiredAsset | None:
         instance = self.instances.get(address.split(".", 1)[0])

@@ -70,6 +70,15 @@ def filename_id(caps: Capabilities, name: str, fmt: str | None) -> str | None:
     return f"{name}.{EXTENSIONS.get(fmt, fmt)}"
 
 
+# the drift kind that each `ignore_changes` field silences
+IGNORED_BY = {"renamed": "name", "description_edited": "description"}
+
+
+def is_ignored(name: str, patterns: Sequence[str]) -> bool:
+    """An unmanaged remote asset whose name matches an instance's `ignore` globs."""
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
 def matches_target(address: str, targets: Sequence[str]) -> bool:
     return not targets or any(address == t or fnmatch.fnmatchcase(address, t) for t in targets)
 
@@ -86,6 +95,7 @@ class _InstancePlanner:
         observed: ObservedInstance | None,
         caps: Capabilities,
         prune: bool,
+        ignore: Sequence[str] = (),
     ) -> None:
         self.instance = instance
         self.type = provider_type
@@ -93,6 +103,7 @@ class _InstancePlanner:
         self.entries = entries
         self.caps = caps
         self.prune = prune
+        self.ignore = tuple(ignore)
         self.listed = observed is not None and observed.assets is not None
         # downloaded content that cannot hash like the source: compare its audio facts
         self.compare_audio = bool(observed is not None and observed.content_verified) and not caps.download_is_exact
@@ -255,7 +266,8 @@ class _InstancePlanner:
                 before=None,
             )
             return
-        drift = self.detect_drift(address, entry, remote)
+        ignored = set(asset.ignore_changes)
+        drift = self.detect_drift(address, entry, remote, ignored)
         before = recorded_state(entry, remote)
         after = desired_state(asset)
         # the config decides for a declared asset; the record only guards orphans
@@ -265,11 +277,15 @@ class _InstancePlanner:
             reason = "content_changed" if asset.sha256 != entry.sha256 else "remote_content_changed"
             self.plan_replace(address, entry, before, after, reason, drift, protect)
             return
-        rename = before.name != asset.name
-        redescribe = before.description != asset.description
+        # ignore_changes: what is there now stands for an ignored field (no update,
+        # no replace, no record change); only a replace uploads the config's values
+        after = after.model_copy(update={f: getattr(before, f) for f in ignored})
+        rename = before.name != after.name
+        redescribe = before.description != after.description
         stale = [
             f"{f}: {getattr(entry, f)!r} -> {getattr(asset, f)!r}"
-            for f in ("name", "description", "protect") if getattr(entry, f) != getattr(asset, f)
+            for f in ("name", "description", "protect")
+            if f not in ignored and getattr(entry, f) != getattr(asset, f)
         ]
         if not rename and not redescribe and stale:
             # the remote already matches (a protect edit, or an apply killed between an
@@ -358,12 +374,15 @@ class _InstancePlanner:
             remote_id_changes=changes_id, new_remote_id=new_id if changes_id else None,
         )
 
-    def detect_drift(self, address: str, entry: LockEntry, remote: RemoteAsset | None) -> list[str]:
+    def detect_drift(
+        self, address: str, entry: LockEntry, remote: RemoteAsset | None, ignored: set[str]
+    ) -> list[str]:
         if remote is None:
             return []
-        found = entry_drift(entry, remote)
+        found = [(k, d) for k, d in entry_drift(entry, remote) if IGNORED_BY.get(k) not in ignored]
         if self.compare_audio and not any(k in ("content_changed", "size_changed") for k, _ in found):
-            found += audio_drift(entry, remote, self.assets.get(address))
+            asset = self.assets.get(address)
+            found += audio_drift(entry, remote, asset.audio.sample_rate if asset and asset.audio else None)
         return [self.note_drift(address, kind, detail) for kind, detail in found]
 
     def plan_superseded(self, address: str, entry: LockEntry) -> None:
@@ -418,6 +437,8 @@ class _InstancePlanner:
         for remote in self.by_id.values():
             if remote.remote_id in self.claimed or remote.remote_id in self.recorded_ids:
                 continue
+            if is_ignored(remote.name, self.ignore):
+                continue  # `ignore`: neither drift, nor listed, nor pruned
             address = f"{self.instance}:{remote.remote_id}"
             marker = remote.owner_marker
             if marker is not None:
@@ -469,7 +490,10 @@ def plan(
             hint="Restore the [providers.<instance>] table so they can be deleted, or forget them "
             "with `reconciler state rm ADDRESS`.",
         )
-    result = Plan(targets=list(targets))
+    unread = [a.address for a in desired.all_assets() if not a.content_known]
+    if unread:  # load_config(read_audio=False) is for read-only checks, never for a plan
+        raise PlanError(f"internal: cannot plan without the content of {', '.join(unread[:3])}")
+    result = Plan(targets=list(targets), warnings=list(desired.warnings))
     conflicts: list[str] = []
     unsafe: list[str] = []
     for name, inst in desired.instances.items():
@@ -482,6 +506,7 @@ def plan(
             observed=observed.get(name),
             caps=caps,
             prune=getattr(inst.settings, "prune", False),
+            ignore=getattr(inst.settings, "ignore", ()),
         )
         planner.run()
         result.warnings.extend(inst.warnings)

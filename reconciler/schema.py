@@ -18,6 +18,7 @@ from typing import Annotated, Any, Union
 from pydantic import BaseModel, ConfigDict, Field, PydanticUserError, create_model
 
 from reconciler.config import Settings
+from reconciler.library import Library
 from reconciler.lockfile import Lockfile
 from reconciler.providers import PROVIDERS
 from reconciler.saved_plan import SavedPlan
@@ -43,6 +44,14 @@ def _config_model(table: Any) -> type[BaseModel]:
         __config__=ConfigDict(extra="forbid", title="reconciler.toml"),
         __doc__="reconciler.toml: which audio belongs on which provider account.",
         settings=(Settings, Field(default_factory=Settings)),
+        library=(
+            Library,
+            Field(
+                default_factory=Library,
+                description="Prompts declared once, carried by the instances whose `use` selects "
+                "them: `[library.<key>]` tables and `[[library.glob]]` (key = file stem).",
+            ),
+        ),
         providers=(
             dict[str, table],
             Field(

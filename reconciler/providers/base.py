@@ -12,9 +12,9 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reconciler.errors import OutcomeUnknownError, ProviderError
 from reconciler.model import DesiredAsset, RemoteAsset
@@ -22,6 +22,8 @@ from reconciler.model import DesiredAsset, RemoteAsset
 ALL_FORMATS = frozenset({"wav", "mp3", "ogg", "flac", "aiff", "au"})
 
 INSTANCE_NAME = re.compile(r"^[a-z0-9_-]+$")
+# fields a team may edit in the provider's console on purpose (Terraform's lifecycle.ignore_changes)
+IgnorableField = Literal["name", "description"]
 ASSET_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
@@ -71,10 +73,19 @@ class AssetSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    file: str = Field(description="Audio file, relative to the config file.")
+    file: str | None = Field(
+        default=None,
+        description="Audio file, relative to the config file. Required, except in an override of a "
+        "[library] prompt with the same key, which takes the library's file.",
+    )
     name: str | None = Field(default=None, description="Remote name; default: the key.")
     description: str = Field(default="", description="Remote description, where supported.")
     protect: bool = Field(default=False, description="Fail a plan that would delete or replace it.")
+    ignore_changes: list[IgnorableField] | None = Field(
+        default=None,
+        description="Fields whose differences (edited here or in the provider's console) never "
+        "cause an update, a replace or drift; replaces the instance's `ignore_changes` when set.",
+    )
 
     def content_identity(self) -> str | None:
         """None for an asset made from its local `file` (the default). A
@@ -115,8 +126,31 @@ class ProviderSettings(BaseModel):
         description="Mass-delete guard: a plan deleting or replacing more than this many managed "
         "assets fails unless --force.",
     )
+    use: list[str] = Field(
+        default_factory=list,
+        description="Which [library] prompts this instance carries: globs on library keys; a "
+        "pattern starting with '!' excludes (e.g. [\"*\", \"!test-*\"]).",
+    )
+    ignore: list[str] = Field(
+        default_factory=list,
+        description="Globs on remote names: unmanaged remote assets matching one are neither "
+        "drift, nor listed as unmanaged, nor deleted by prune.",
+    )
+    ignore_changes: list[IgnorableField] = Field(
+        default_factory=list,
+        description="Fields (name, description) whose differences never cause an update, a "
+        "replace or drift on this instance's assets (an asset's own list replaces it).",
+    )
     assets: dict[str, AssetSpec] = Field(default_factory=dict)
     glob: list[GlobSpec] = Field(default_factory=list)
+
+    @field_validator("use", "ignore")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            if not pattern.lstrip("!").strip():
+                raise ValueError(f"'{pattern}' is not a pattern: give a glob such as \"*\" or \"!test-*\"")
+        return value
 
 
 class Provider(ABC):
