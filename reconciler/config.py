@@ -21,6 +21,7 @@ from reconciler import library as library_mod
 from reconciler.audio import NotAudioError, file_digest, inspect_bytes
 from reconciler.errors import ConfigError
 from reconciler.model import Desired, DesiredAsset, DesiredInstance
+from reconciler.overlap import check_overlaps
 from reconciler.providers import PROVIDERS, Provider
 from reconciler.providers.base import ASSET_KEY, INSTANCE_NAME, AssetSpec, ProviderSettings
 
@@ -254,11 +255,12 @@ def load_config(config_path: Path, *, read_audio: bool = True) -> Desired:
     library = library_mod.parse_library(top.library, base, file, _describe_errors)
     used: set[str] = set()
     reads: dict[Path, tuple[str, int, Any]] = {}  # one read per file, however many instances carry it
+    providers: dict[str, Provider] = {}
     for instance, table in top.providers.items():
         table, overrides = library_mod.split_overrides(instance, table, library, file)
         settings = parse_provider_settings(instance, table, file)
         provider_cls = PROVIDERS[settings.type]
-        provider = provider_cls(instance, settings, base_dir=base)
+        provider = providers[instance] = provider_cls(instance, settings, base_dir=base)
         assets: dict[str, DesiredAsset] = {}
         names: dict[str, str] = {}
         problems: list[str] = []
@@ -289,6 +291,7 @@ def load_config(config_path: Path, *, read_audio: bool = True) -> Desired:
             name=instance, type=settings.type, settings=settings, assets=assets, warnings=warnings
         )
     desired.warnings += library_mod.unused_warnings(library, used)
+    check_overlaps(desired, providers, file)
     return desired
 
 

@@ -179,6 +179,16 @@ class Provider(ABC):
     async def __aexit__(self, *exc: object) -> None:
         return None
 
+    # --- what the instance owns (`reconciler.overlap`) -----------------
+    def local_root(self) -> Path | None:
+        """A folder on this machine whose audio files the instance owns, or None."""
+        return None
+
+    def account(self) -> tuple[str, str, str] | None:
+        """(type, normalised endpoint, credential variable): two instances with
+        the same value see one account's assets. None for no remote account."""
+        return None
+
     # --- offline checks -------------------------------------------------
     def check_settings(self) -> None:
         """Raise ConfigError for settings that are wrong before any request

@@ -58,6 +58,9 @@ class DirectoryProvider(Provider):
     def root(self) -> Path:
         return (self.base_dir / self.settings.path).resolve()
 
+    def local_root(self) -> Path:
+        return self.base_dir / self.settings.path
+
     def _error(self, exc: OSError, operation: str, cls: type[ProviderError] = ProviderError):
         return cls(
             f"{exc.strerror or exc} ({exc.filename or self.root})",

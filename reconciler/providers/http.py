@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import posixpath
 import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -77,6 +78,19 @@ def parse_retry_after(value: str | None) -> float | None:
             return None
 
 
+def normalise_url(url: str) -> str:
+    """One spelling per endpoint: scheme and host lower case, default port and
+    trailing slashes dropped, `.`/`..` folded (`HTTPS://Api.x.com:443/v1/`
+    and `https://api.x.com/v1` are one account)."""
+    parsed = httpx.URL(url.strip())
+    port = parsed.port
+    if (parsed.scheme, port) in (("https", 443), ("http", 80)):
+        port = None
+    path = posixpath.normpath(parsed.path) if parsed.path not in ("", "/") else ""
+    host = parsed.host.lower().rstrip(".")
+    return f"{parsed.scheme.lower()}://{host}{f':{port}' if port else ''}{path.rstrip('/')}"
+
+
 def _loop_key() -> int:
     return id(asyncio.get_running_loop())
 
@@ -105,6 +119,9 @@ class HttpProvider(Provider):
     @property
     def base_url(self) -> str:
         return (self.settings.base_url or self.default_base_url).rstrip("/") + "/"
+
+    def account(self) -> tuple[str, str, str]:
+        return (self.type_name, normalise_url(self.base_url), self.token_env)
 
     @property
     def label(self) -> str:

@@ -166,6 +166,11 @@ class LoccusProvider(HttpProvider):
     def where(self) -> str:
         return f"space '{self.settings.owner}/{self.settings.space}'"
 
+    def account(self) -> tuple[str, str, str]:
+        # one space is one set of audios: two spaces of one account never see each other's
+        kind, url, token_env = super().account()
+        return kind, f"{url}/{self.audios_path}", token_env
+
     # --- offline checks -----------------------------------------------------
     def _voice_problems(self, asset: DesiredAsset) -> list[str]:
         info = asset.audio
