@@ -402,8 +402,8 @@ def providers_cmd() -> int:
     return 0
 
 
-# drift, import, state, output, schema: registered on `cli` by importing them
-from reconciler import cli_gitops  # noqa: E402, F401
+# drift, import, state, output, schema (and compare, show): registered on `cli` by importing them
+from reconciler import cli_gitops, cli_team  # noqa: E402, F401
 
 
 def main() -> None:
