@@ -4,10 +4,28 @@ The package import stays light on purpose: the CLI imports `reconciler.audio`
 on every run, so only `inspect` (stdlib + pydantic; mutagen lazily) is loaded
 here. The heavy stack (numpy, soundfile, soxr, pyloudnorm) is imported only by
 the submodules that need it: `decode`, `loudness`, `render`, `measure`,
-`lint`, `cache` (import them explicitly, e.g. `from reconciler.audio.render
-import render_bytes`). `recipe` is light too.
+`cache` (import them explicitly, e.g. `from reconciler.audio.render import
+render_bytes`). `recipe`, `lint` and `errors` are light (pydantic only), so
+config validation can use AudioSettings, resolve_recipe and LintRules cheaply.
+
+Module map (issue 11, API in AUDIO_CONTRACT.md):
+- inspect  sniffing and container facts of uploaded bytes (mutagen)
+- errors   AudioDecodeError (a NotAudioError, with .reason), RecipeError
+- recipe   AudioSettings, Recipe, resolve_recipe, recipe_key, recipe_identity
+- decode   masters -> float samples (soundfile/libsndfile); empty/truncated detection
+- loudness BS.1770-4 integrated loudness (pyloudnorm) and true peak (soxr 4x)
+- render   RenditionFacts, Rendition, render_bytes
+- cache    RenditionCache (content-addressed, atomic)
+- measure  Measurements, measure_file, measure_samples
+- lint     RULES, LintRules, Finding, lint
+
+Deviations from the contract: none. Additions: AudioDecodeError.reason
+("undecodable" | "empty" | "truncated"); Recipe/AudioSettings are frozen;
+the duration lint rule also has a `min_s` (default 0.1 s) and clipping a
+`max_runs` (default 0).
 """
 
+from reconciler.audio.errors import AudioDecodeError, RecipeError
 from reconciler.audio.inspect import (
     EXTENSIONS,
     MIME_TYPES,
@@ -20,6 +38,8 @@ from reconciler.audio.inspect import (
 )
 
 __all__ = [
+    "AudioDecodeError",
+    "RecipeError",
     "EXTENSIONS",
     "MIME_TYPES",
     "AudioInfo",
