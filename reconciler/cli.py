@@ -17,6 +17,7 @@ import click
 
 from reconciler import __version__, engine
 from reconciler.config import DEFAULT_CONFIG, load_config
+from reconciler.durations import format_duration, parse_duration
 from reconciler.errors import ReconcilerError
 from reconciler.lockfile import LockfileStore, read_lockfile
 from reconciler.plan import Action, Change, Plan
@@ -89,6 +90,36 @@ verify_option = click.option(
     "--verify-content", is_flag=True,
     help="Download recorded assets where the provider allows and compare their sha256.",
 )
+class Duration(click.ParamType):
+    """A Terraform-style duration (0s, 10s, 5m, 1m30s), as seconds."""
+
+    name = "duration"
+
+    def convert(self, value, param, ctx) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+lock_timeout_option = click.option(
+    "--lock-timeout", type=Duration(), default="0s", show_default=True, metavar="DURATION",
+    help="Wait this long for a lockfile held by another apply or state command (e.g. 10s, 5m) "
+    "instead of failing at once.",
+)
+
+
+def waiting_message(path: Path, timeout: float) -> None:
+    """Printed when the lockfile is held and --lock-timeout lets the command wait."""
+    click.echo(
+        f"The lockfile {path} is held by another reconciler process; waiting up to "
+        f"{format_duration(timeout)} for it (--lock-timeout)...",
+        err=True,
+    )
+
+
 force_option = click.option(
     "--force", is_flag=True,
     help="Go past the mass-delete guard (max_delete_percent / max_deletes); protect still holds.",
@@ -225,11 +256,13 @@ class ApplyProgress:
 @click.option("--auto-approve", is_flag=True, help="Apply without asking.")
 @click.option("--parallelism", type=click.IntRange(min=1), default=None, help="Concurrent actions per instance (never above a provider's documented limit).")
 @force_option
+@lock_timeout_option
 @click.argument("plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
-def apply(config_path: Path, targets: tuple[str, ...], verify_content: bool, auto_approve: bool, parallelism: int | None, no_color: bool, force: bool, plan_file: Path | None) -> int:
+def apply(config_path: Path, targets: tuple[str, ...], verify_content: bool, auto_approve: bool, parallelism: int | None, no_color: bool, force: bool, lock_timeout: float, plan_file: Path | None) -> int:
     """Make the providers match the configuration, or apply exactly PLAN_FILE."""
     if plan_file is not None:
         return apply_saved(plan_file, config_path, parallelism=parallelism, color=use_color(no_color),
+                           lock_timeout=lock_timeout,
                            refused=[o for o, on in (("--target", targets), ("--verify-content", verify_content), ("--force", force)) if on])
     desired = load_config(config_path)
     color = use_color(no_color)
@@ -248,7 +281,8 @@ def apply(config_path: Path, targets: tuple[str, ...], verify_content: bool, aut
         progress.begin(len(planned.actionable))
         return True
 
-    with LockfileStore(desired.lockfile_path) as store:
+    store = LockfileStore(desired.lockfile_path, timeout=lock_timeout, on_wait=waiting_message)
+    with store:
         try:
             outcome = asyncio.run(
                 engine.plan_and_apply(
@@ -261,7 +295,8 @@ def apply(config_path: Path, targets: tuple[str, ...], verify_content: bool, aut
     return finish_apply(outcome, color)
 
 
-def apply_saved(plan_file: Path, config_path: Path, *, parallelism: int | None, color: bool, refused: list[str]) -> int:
+def apply_saved(plan_file: Path, config_path: Path, *, parallelism: int | None, color: bool, refused: list[str],
+                lock_timeout: float = 0.0) -> int:
     """`apply PLAN_FILE`: no confirmation, the file is what was reviewed."""
     if refused:
         raise ReconcilerError(
@@ -276,7 +311,8 @@ def apply_saved(plan_file: Path, config_path: Path, *, parallelism: int | None, 
         click.echo(render_text(planned, color=color))
         progress.begin(len(planned.actionable))
 
-    with LockfileStore(desired.lockfile_path) as store:
+    store = LockfileStore(desired.lockfile_path, timeout=lock_timeout, on_wait=waiting_message)
+    with store:
         try:
             outcome = asyncio.run(
                 apply_saved_plan(saved, desired, store, source=str(plan_file), parallelism=parallelism,

@@ -19,9 +19,11 @@ from reconciler.cli import (
     cli,
     common_options,
     format_options,
+    lock_timeout_option,
     step_summary_option,
     target_option,
     verify_option,
+    waiting_message,
     write_step_summary,
 )
 from reconciler.render.drift import render_drift_json, render_drift_markdown, render_drift_text
@@ -52,13 +54,19 @@ def drift(
     return 2 if report.has_drift else 0
 
 
+def _lock(timeout: float) -> dict:
+    """LockfileStore options for a state command: --lock-timeout and its waiting message."""
+    return {"timeout": timeout, "on_wait": waiting_message}
+
+
 @cli.command(name="import")
 @common_options
+@lock_timeout_option
 @click.argument("address")
 @click.argument("remote_id")
-def import_cmd(config_path: Path, address: str, remote_id: str, no_color: bool) -> int:
+def import_cmd(config_path: Path, address: str, remote_id: str, no_color: bool, lock_timeout: float) -> int:
     """Adopt the existing remote asset REMOTE_ID as ADDRESS in the lockfile."""
-    result = asyncio.run(state_ops.import_asset(config_path, address, remote_id))
+    result = asyncio.run(state_ops.import_asset(config_path, address, remote_id, lock=_lock(lock_timeout)))
     click.echo(f"Imported {result.address} (remote id {result.entry.remote_id}, name '{result.entry.name}'): {result.verified}.")
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
@@ -91,21 +99,23 @@ def state_show(config_path: Path, address: str, no_color: bool) -> int:
 
 @state.command(name="rm")
 @common_options
+@lock_timeout_option
 @click.argument("addresses", nargs=-1, required=True, metavar="ADDRESS...")
-def state_rm(config_path: Path, addresses: tuple[str, ...], no_color: bool) -> int:
+def state_rm(config_path: Path, addresses: tuple[str, ...], no_color: bool, lock_timeout: float) -> int:
     """Forget ADDRESS (or 'instance.*'); the remote asset is left in place."""
-    for address, entry in state_ops.remove(config_path, addresses):
+    for address, entry in state_ops.remove(config_path, addresses, lock=_lock(lock_timeout)):
         click.echo(f"Removed {address} from the lockfile (remote id {entry.remote_id} left in place).")
     return 0
 
 
 @state.command(name="mv")
 @common_options
+@lock_timeout_option
 @click.argument("old")
 @click.argument("new")
-def state_mv(config_path: Path, old: str, new: str, no_color: bool) -> int:
+def state_mv(config_path: Path, old: str, new: str, no_color: bool, lock_timeout: float) -> int:
     """Record OLD's remote asset under NEW (after renaming an asset key)."""
-    entry = state_ops.move(config_path, old, new)
+    entry = state_ops.move(config_path, old, new, lock=_lock(lock_timeout))
     click.echo(f"Moved {old} to {new} (remote id {entry.remote_id}).")
     return 0
 

@@ -13,6 +13,7 @@ import os
 import signal
 import tomllib
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler.atomic import atomic_write
+from reconciler.durations import format_duration
 from reconciler.errors import LockfileError
 
 LOCKFILE_VERSION = 1
@@ -147,7 +149,13 @@ def write_lockfile(path: Path, lock: Lockfile, *, cache: ChunkCache | None = Non
 class LockfileStore:
     """The lockfile during an apply: hold the lock, checkpoint after every action."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, timeout: float = 0.0, on_wait: Callable[[Path, float], None] | None = None
+    ) -> None:
+        # --lock-timeout: how long to wait for another process's lock (0: fail at once);
+        # `on_wait(path, timeout)` is called once, when the lock is found held
+        self.timeout = timeout
+        self.on_wait = on_wait
         self.path = path
         self.lock_path = path.with_name(path.name + ".lck")
         self._flock = FileLock(str(self.lock_path), timeout=0)
@@ -155,15 +163,33 @@ class LockfileStore:
         self._checkpoints = 0
         self._chunks: ChunkCache = {}
 
-    def __enter__(self) -> LockfileStore:
+    def _acquire(self) -> None:
         try:
-            self._flock.acquire()
+            self._flock.acquire(timeout=0)
+            return
+        except Timeout:
+            if self.timeout <= 0:
+                raise LockfileError(
+                    f"lockfile {self.path} is held by another reconciler process (an apply or a "
+                    "state command)",
+                    hint="Wait for it to finish, or wait for it with --lock-timeout (e.g. 5m). The OS "
+                    f"lock dies with its process, so nothing needs removing; {self.lock_path} is "
+                    "only the lock's anchor.",
+                ) from None
+        if self.on_wait is not None:
+            self.on_wait(self.path, self.timeout)
+        try:
+            self._flock.acquire(timeout=self.timeout, poll_interval=0.1)
         except Timeout:
             raise LockfileError(
-                f"lockfile {self.path} is held by another reconciler apply",
-                hint="Wait for it to finish. The OS lock dies with its process, so nothing "
-                f"needs removing; {self.lock_path} is only the lock's anchor.",
+                f"lockfile {self.path} is still held by another reconciler process after waiting "
+                f"{format_duration(self.timeout)} (--lock-timeout)",
+                hint="Let it finish, or wait longer with a larger --lock-timeout. The OS lock dies with "
+                f"its process, so nothing needs removing; {self.lock_path} is only the lock's anchor.",
             ) from None
+
+    def __enter__(self) -> LockfileStore:
+        self._acquire()
         try:
             self.state = read_lockfile(self.path)
         except BaseException:

@@ -60,9 +60,13 @@ def show(config_path: Path, address: str) -> str:
     return tomli_w.dumps({"assets": {address: data}})
 
 
-def remove(config_path: Path, patterns: Sequence[str]) -> list[tuple[str, LockEntry]]:
+# `LockfileStore` options: timeout (--lock-timeout) and on_wait (the waiting message)
+LockOptions = dict[str, Any]
+
+
+def remove(config_path: Path, patterns: Sequence[str], *, lock: LockOptions | None = None) -> list[tuple[str, LockEntry]]:
     """Forget addresses (`instance.*` patterns too); nothing remote is touched."""
-    with LockfileStore(lockfile_path(config_path)) as store:
+    with LockfileStore(lockfile_path(config_path), **(lock or {})) as store:
         assert store.state is not None
         removed: dict[str, LockEntry] = {}
         for pattern in patterns:
@@ -86,10 +90,10 @@ def _check_address(address: str) -> tuple[str, str]:
     return instance, key
 
 
-def move(config_path: Path, old: str, new: str) -> LockEntry:
+def move(config_path: Path, old: str, new: str, *, lock: LockOptions | None = None) -> LockEntry:
     """Record `old`'s remote asset under `new` (a renamed key keeps its asset)."""
     new_instance, _ = _check_address(new)
-    with LockfileStore(lockfile_path(config_path)) as store:
+    with LockfileStore(lockfile_path(config_path), **(lock or {})) as store:
         assert store.state is not None
         entry = store.state.assets.get(old)
         if entry is None:
@@ -179,7 +183,9 @@ def _content(asset: DesiredAsset, remote: RemoteAsset | None) -> tuple[str, int,
     ]
 
 
-async def import_asset(config_path: Path, address: str, remote_id: str) -> ImportResult:
+async def import_asset(
+    config_path: Path, address: str, remote_id: str, *, lock: LockOptions | None = None
+) -> ImportResult:
     """Adopt the remote asset `remote_id` as `address` in the lockfile."""
     desired = load_config(config_path)
     asset = _declared(desired, address)
@@ -224,7 +230,7 @@ async def import_asset(config_path: Path, address: str, remote_id: str) -> Impor
         duration=remote.duration if remote and remote.duration is not None else None,
         format=remote.format if remote else None,
     )
-    with LockfileStore(desired.lockfile_path) as store:
+    with LockfileStore(desired.lockfile_path, **(lock or {})) as store:
         assert store.state is not None
         if address in store.state.assets:  # another process won the race
             raise PlanError(f"{address} was recorded by another process meanwhile")

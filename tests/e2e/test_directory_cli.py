@@ -494,7 +494,7 @@ def test_error_lockfile_corrupt(applied, broken):
 def test_error_lockfile_held_by_another_apply(applied, cli, broken):
     held = filelock.FileLock(str(applied.lock) + ".lck")
     with held.acquire(timeout=0):
-        broken(str(applied.lock), "held by another reconciler apply", commands=("apply",))
+        broken(str(applied.lock), "held by another reconciler process", "--lock-timeout", commands=("apply",))
         assert cli("plan")[0] == 0  # plan only reads: it is not kept out
     assert cli("apply", "--auto-approve")[0] == 0  # released: apply runs again
 

@@ -1,0 +1,103 @@
+"""--lock-timeout on apply and the state commands: wait for a held lockfile
+with a message (Terraform's -lock-timeout), fail when it stays held."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import filelock
+import pytest
+
+from reconciler.durations import format_duration, parse_duration
+from tests.e2e import gitops_env
+
+project = gitops_env.project
+three = gitops_env.three
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("0", 0), ("0s", 0), ("10s", 10), ("5m", 300), ("1h", 3600), ("1m30s", 90), ("1.5h", 5400),
+    ("500ms", 0.5), (".5s", 0.5), ("2h45m", 9900), ("100us", 1e-4), ("1µs", 1e-6),
+])
+def test_durations_in_terraform_syntax(text, seconds):
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "10", "5 m", "-1s", "1d", "m", "1s2", "s10", "1.2.3s"])
+def test_durations_refused(text):
+    with pytest.raises(ValueError, match="is not a duration"):
+        parse_duration(text)
+
+
+def test_format_duration():
+    assert [format_duration(s) for s in (0, 0.25, 10, 90, 300, 3661)] == ["0s", "250ms", "10s", "1m30s", "5m", "1h1m1s"]
+
+
+def hold_for(lock_path: str, seconds: float) -> threading.Thread:
+    """Another holder of the lockfile's OS lock, releasing it after `seconds`."""
+    taken = threading.Event()
+
+    def run() -> None:
+        with filelock.FileLock(lock_path).acquire(timeout=0):
+            taken.set()
+            time.sleep(seconds)
+
+    t = threading.Thread(target=run)
+    t.start()
+    assert taken.wait(5)
+    return t
+
+
+COMMANDS = {
+    "apply": ("apply", "--auto-approve"),
+    "state rm": ("state rm", "ivr.goodbye"),
+    "state mv": ("state mv", "ivr.goodbye", "ivr.farewell"),
+    "import": ("import", "ivr.goodbye", "goodbye.wav"),
+}
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_waits_with_a_message_then_runs(three, name):
+    command, *args = COMMANDS[name]
+    if name == "import":
+        three.cli("state rm", "ivr.goodbye")
+    else:
+        three.assets["welcome"]["description"] = "changed"  # something for apply to do
+        three.write()
+    before = three.lock.read_bytes()
+    holder = hold_for(str(three.lock) + ".lck", 0.8)
+    started = time.monotonic()
+    code, out, err = three.cli(command, *args, "--lock-timeout", "20s")
+    waited = time.monotonic() - started
+    holder.join()
+    assert code == 0, out + err
+    assert "is held by another reconciler process; waiting up to 20s for it (--lock-timeout)..." in err
+    assert waited >= 0.5  # it waited for the holder instead of failing at once
+    assert three.lock.read_bytes() != before  # and then did its work
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_default_fails_at_once_and_a_short_timeout_fails_after_waiting(three, name):
+    command, *args = COMMANDS[name]
+    if name == "import":
+        three.cli("state rm", "ivr.goodbye")
+    before = three.lock.read_bytes()
+    holder = hold_for(str(three.lock) + ".lck", 3)
+    try:
+        started = time.monotonic()
+        code, _, err = three.cli(command, *args)
+        assert code == 1 and time.monotonic() - started < 2.5
+        assert "held by another reconciler process" in err and "--lock-timeout" in err
+        assert "waiting" not in err
+        code, _, err = three.cli(command, *args, "--lock-timeout", "300ms")
+        assert code == 1
+        assert "still held by another reconciler process after waiting 300ms (--lock-timeout)" in err
+    finally:
+        holder.join()
+    assert three.lock.read_bytes() == before
+
+
+def test_a_bad_duration_is_a_usage_error(three):
+    code, _, err = three.cli("apply", "--auto-approve", "--lock-timeout", "5 minutes")
+    assert code == 1 and "'5 minutes' is not a duration" in err and "5m" in err
