@@ -142,7 +142,7 @@ def test_store_checkpoints_every_record_and_grows_the_serial(tmp_path):
 def test_a_second_store_is_kept_out(tmp_path):
     path = tmp_path / "reconciler.lock"
     with LockfileStore(path):
-        with pytest.raises(LockfileError, match="held by another reconciler apply"):
+        with pytest.raises(LockfileError, match="held by another reconciler process"):
             LockfileStore(path).__enter__()
     with LockfileStore(path):  # released on exit
         pass
