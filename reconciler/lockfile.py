@@ -24,14 +24,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from reconciler.atomic import atomic_write
 from reconciler.durations import format_duration
 from reconciler.errors import LockfileError
+from reconciler.journal import JournalWriter, read_journal, remove_journal
 
 LOCKFILE_VERSION = 1
 
 # Test hook, used only by tests/e2e/test_crash.py: RECONCILER_TEST_KILL_AT set to
 # "before:N" or "after:N" makes the process SIGKILL itself just before or just
 # after writing the Nth checkpoint of an apply, i.e. between a remote action and
-# its record, or between two actions. Unset, as always outside that test, it
-# does nothing.
+# its record, or between two actions; "torn:N" half-way through the Nth journal
+# line; "fold:0" / "folded:0" just before the journal is folded into the
+# lockfile, or after the lockfile was replaced but before the journal is
+# removed. Unset, as always outside those tests, it does nothing.
 TEST_KILL_ENV = "RECONCILER_TEST_KILL_AT"
 
 
@@ -114,7 +117,16 @@ def _dump(lock: Lockfile, cache: ChunkCache | None = None) -> bytes:
 
 
 def read_lockfile(path: Path) -> Lockfile:
-    """The recorded state; an empty one when the file does not exist yet."""
+    """The recorded state: the lockfile with its journal replayed (what an
+    interrupted apply recorded but did not fold yet); an empty one when
+    neither exists. Reading never writes: the next apply or state command
+    folds a left-over journal."""
+    lock = _read_toml_lockfile(path)
+    replayed = _replay(path, lock)
+    return replayed if replayed is not None else lock
+
+
+def _read_toml_lockfile(path: Path) -> Lockfile:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -139,6 +151,44 @@ def read_lockfile(path: Path) -> Lockfile:
     return lock
 
 
+def journal_path(path: Path) -> Path:
+    return path.with_name(path.name + ".journal")
+
+
+def _replay(path: Path, lock: Lockfile) -> Lockfile | None:
+    """`lock` with the journal beside it applied, or None when there is no
+    journal to apply (none, or one already folded into `lock`)."""
+    jpath = journal_path(path)
+    found = read_journal(jpath)
+    if found is None or not found.records:
+        return None  # no journal, or killed before its first checkpoint: nothing was recorded
+    if not path.exists() and lock.serial == 0 and found.base_serial == 0:
+        lock = lock.model_copy(update={"lineage": found.lineage})  # the crashed apply's first lockfile
+    if found.lineage == lock.lineage and found.base_serial < lock.serial:
+        return None  # folded: the crash came between the lockfile's rename and the journal's removal
+    if found.lineage != lock.lineage or found.base_serial != lock.serial:
+        raise LockfileError(
+            f"the lockfile journal {jpath} extends lockfile lineage {found.lineage} at serial "
+            f"{found.base_serial}, but {path} is lineage {lock.lineage} at serial {lock.serial} "
+            "(was the lockfile restored or replaced after an interrupted apply?)",
+            hint=f"Put back the lockfile that apply was using, or move {jpath.name} aside to discard "
+            "its records: `reconciler plan` then shows the assets it recorded as adoptable or unmanaged.",
+        )
+    assets = dict(lock.assets)
+    try:
+        for record in found.records:
+            for address, fields in record.get("set", {}).items():
+                assets[address] = LockEntry.model_validate(fields)
+            for address in record.get("forget", []):
+                assets.pop(address, None)
+    except (ValidationError, AttributeError, TypeError) as exc:
+        raise LockfileError(
+            f"the lockfile journal {jpath} holds an entry that cannot be read ({str(exc).splitlines()[0]})",
+            hint="Move it aside, then run `reconciler plan`.",
+        ) from None
+    return lock.model_copy(update={"assets": assets, "serial": found.base_serial + len(found.records)})
+
+
 def write_lockfile(path: Path, lock: Lockfile, *, cache: ChunkCache | None = None) -> None:
     """Atomic: temp file in the same folder, fsync, rename, fsync the folder."""
     body = _dump(lock, cache)
@@ -147,7 +197,9 @@ def write_lockfile(path: Path, lock: Lockfile, *, cache: ChunkCache | None = Non
 
 
 class LockfileStore:
-    """The lockfile during an apply: hold the lock, checkpoint after every action."""
+    """The lockfile during an apply or a state command: hold the lock, record
+    every action in the journal at once, fold the journal into the lockfile on
+    exit (and a journal a crash left behind, on entry)."""
 
     def __init__(
         self, path: Path, *, timeout: float = 0.0, on_wait: Callable[[Path, float], None] | None = None
@@ -158,10 +210,11 @@ class LockfileStore:
         self.on_wait = on_wait
         self.path = path
         self.lock_path = path.with_name(path.name + ".lck")
+        self.journal_path = journal_path(path)
         self._flock = FileLock(str(self.lock_path), timeout=0)
         self.state: Lockfile | None = None
         self._checkpoints = 0
-        self._chunks: ChunkCache = {}
+        self._journal: JournalWriter | None = None
 
     def _acquire(self) -> None:
         try:
@@ -191,27 +244,55 @@ class LockfileStore:
     def __enter__(self) -> LockfileStore:
         self._acquire()
         try:
-            self.state = read_lockfile(self.path)
+            lock = _read_toml_lockfile(self.path)
+            replayed = _replay(self.path, lock)
+            if replayed is not None:  # an interrupted apply's records: into the lockfile first
+                self.state = replayed
+                self._fold()
+            else:
+                remove_journal(self.journal_path)  # none, empty, or already folded
+                self.state = lock
         except BaseException:
             self._flock.release()  # __exit__ does not run when __enter__ raises
             raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._flock.release()
+        try:
+            if self._journal is not None and self._journal.written:
+                self.fold()
+        finally:
+            if self._journal is not None:
+                self._journal.close()
+            self._flock.release()
 
-    def _checkpoint(self) -> None:
+    def fold(self) -> None:
+        """Write everything recorded into the lockfile and drop the journal."""
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        self._fold()
+
+    def _fold(self) -> None:
         assert self.state is not None
+        _test_kill_hook("fold", 0)
+        write_lockfile(self.path, self.state)
+        _test_kill_hook("folded", 0)  # the lockfile is whole and new; the journal not yet removed
+        remove_journal(self.journal_path)
+
+    def _checkpoint(self, record: dict) -> None:
+        assert self.state is not None
+        if self._journal is None:
+            self._journal = JournalWriter(self.journal_path, lineage=self.state.lineage, base_serial=self.state.serial)
         self.state.serial += 1
         self._checkpoints += 1
         _test_kill_hook("before", self._checkpoints)
-        write_lockfile(self.path, self.state, cache=self._chunks)
+        torn = os.environ.get(TEST_KILL_ENV) == f"torn:{self._checkpoints}"
+        self._journal.append({"serial": self.state.serial, **record}, torn_kill=torn)
         _test_kill_hook("after", self._checkpoints)
 
     def record(self, address: str, entry: LockEntry) -> None:
-        assert self.state is not None
-        self.state.assets[address] = entry
-        self._checkpoint()
+        self.record_many({address: entry})
 
     def record_many(self, entries: dict[str, LockEntry]) -> None:
         """Record the results of one remote action that made several assets (a
@@ -219,9 +300,9 @@ class LockfileStore:
         assert self.state is not None
         if entries:
             self.state.assets.update(entries)
-            self._checkpoint()
+            self._checkpoint({"set": {a: e.model_dump(mode="json") for a, e in entries.items()}})
 
     def forget(self, address: str) -> None:
         assert self.state is not None
         if self.state.assets.pop(address, None) is not None:
-            self._checkpoint()
+            self._checkpoint({"forget": [address]})

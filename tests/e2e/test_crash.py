@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.lockfile import TEST_KILL_ENV
+from reconciler.lockfile import TEST_KILL_ENV, read_lockfile
 from tests.conftest import make_wav
 
 AUDIO = {name: make_wav(0.1, seed=i) for i, name in enumerate(
@@ -120,8 +120,10 @@ def test_apply_killed_mid_way_converges_on_the_next_apply(started, kill_at):
     proc = reconciler(started, "apply", "--auto-approve", kill_at=kill_at)
     assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stdout, proc.stderr)
     assert "Apply complete" not in proc.stdout
-    # the lockfile is always a whole file: the last checkpoint, or the one before it
-    lock = tomllib.loads(started.lock.read_text())
+    # the lockfile is always a whole file, and with its journal it holds the
+    # last checkpoint, or the one before it
+    tomllib.loads(started.lock.read_text())
+    lock = read_lockfile(started.lock).model_dump()
     n = int(kill_at.split(":")[1])
     written = n - 1 if kill_at.startswith("before") else n
     assert lock["serial"] == tomllib.loads(lock_before.decode())["serial"] + written

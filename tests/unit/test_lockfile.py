@@ -199,7 +199,7 @@ def test_dump_is_tomli_w_of_the_whole_document(tmp_path, assets):
 
 
 def test_store_writes_match_a_fresh_dump_after_every_checkpoint(tmp_path):
-    # the store reuses formatted tables between checkpoints: never stale ones
+    # the journal replayed gives the store's state; folded, a fresh dump of it
     path = tmp_path / "reconciler.lock"
     with LockfileStore(path) as store:
         steps = [
@@ -212,5 +212,9 @@ def test_store_writes_match_a_fresh_dump_after_every_checkpoint(tmp_path):
         ]
         for step in steps:
             step()
+            assert read_lockfile(path).assets == store.state.assets
+            assert read_lockfile(path).serial == store.state.serial
+            store.fold()
+            assert not store.journal_path.exists()
             assert path.read_bytes() == reference_dump(read_lockfile(path))
             assert read_lockfile(path).assets == store.state.assets
