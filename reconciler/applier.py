@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from reconciler.audio import sha256_bytes
 from reconciler.errors import NotFoundError, PlanError, ProviderError, ReconcilerError
+from reconciler.inputs import MAX_AUDIO_BYTES, InputError, read_file
 from reconciler.lockfile import LockEntry, LockfileStore, utc_now
 from reconciler.model import Desired, DesiredAsset, RemoteAsset, is_content_hash
 from reconciler.plan import Action, Change, Plan, ReplaceStrategy
@@ -155,9 +156,9 @@ class Applier:
             return b""  # file-less (AssetSpec.content_identity): create works from the spec
         assert asset.file is not None
         try:
-            data = asset.file.read_bytes()
-        except OSError as exc:
-            raise PlanError(f"cannot read {asset.file}: {exc.strerror}") from None
+            data = read_file(asset.file, limit=MAX_AUDIO_BYTES)
+        except InputError as exc:
+            raise PlanError(f"audio file {asset.file} {exc.reason}") from None
         if sha256_bytes(data) != asset.sha256:
             raise PlanError(
                 f"{asset.file} changed after it was planned",

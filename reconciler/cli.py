@@ -19,6 +19,7 @@ from reconciler import __version__, engine
 from reconciler.config import DEFAULT_CONFIG, load_config
 from reconciler.durations import format_duration, parse_duration
 from reconciler.errors import ReconcilerError
+from reconciler.inputs import write_failure
 from reconciler.lockfile import LockfileStore, read_lockfile
 from reconciler.plan import Action, Change, Plan
 from reconciler.providers import PROVIDERS
@@ -394,9 +395,23 @@ prune = false                         # true: also delete files neither declared
 @click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=DEFAULT_CONFIG, show_default=True, help="Where to write the starter config.")
 def init(config_path: Path) -> int:
     """Write a commented starter reconciler.toml."""
-    if config_path.exists():
-        raise ReconcilerError(f"{config_path} already exists; not overwriting it", hint="Remove it first or pick another path with -c.")
-    config_path.write_text(STARTER)
+    folder = config_path.parent
+    if not os.path.isdir(folder):  # os.path: False, never an exception, for any odd path
+        what = "is not a folder" if os.path.lexists(folder) else "(its folder) does not exist"
+        raise ReconcilerError(
+            f"cannot write {config_path}: {folder} {what}",
+            hint=f"Create the folder first (`mkdir -p {folder}`) or pick another path with -c.",
+        )
+    try:
+        with open(config_path, "x", encoding="utf-8") as fh:  # "x": never overwrite, even in a race
+            fh.write(STARTER)
+    except FileExistsError:
+        raise ReconcilerError(f"{config_path} already exists; not overwriting it", hint="Remove it first or pick another path with -c.") from None
+    except OSError as exc:
+        raise ReconcilerError(
+            f"cannot write {config_path}: {write_failure(exc, config_path)}",
+            hint="Pick a path in a writable folder with -c.",
+        ) from None
     click.echo(f"Wrote {config_path}. Declare your assets in it, then run `reconciler plan -c {config_path}`.")
     return 0
 

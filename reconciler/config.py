@@ -9,9 +9,7 @@ before any network call.
 from __future__ import annotations
 
 import difflib
-import glob as globlib
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +18,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from reconciler import library as library_mod
 from reconciler.audio import NotAudioError, file_digest, inspect_bytes
 from reconciler.errors import ConfigError
+from reconciler.inputs import (
+    MAX_CONFIG_BYTES,
+    InputError,
+    glob_paths,
+    parse_toml,
+    read_file,
+    real_path,
+)
 from reconciler.model import Desired, DesiredAsset, DesiredInstance
 from reconciler.overlap import check_overlaps
 from reconciler.providers import PROVIDERS, Provider
-from reconciler.providers.base import ASSET_KEY, INSTANCE_NAME, AssetSpec, ProviderSettings
+from reconciler.providers.base import (
+    ASSET_KEY,
+    INSTANCE_NAME,
+    AssetSpec,
+    LocalPath,
+    ProviderSettings,
+)
 
 DEFAULT_CONFIG = "reconciler.toml"
 DEFAULT_LOCKFILE = "reconciler.lock"
@@ -34,7 +46,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lockfile: str = Field(default=DEFAULT_LOCKFILE, description="Lockfile path, relative to the config file.")
+    lockfile: LocalPath = Field(default=DEFAULT_LOCKFILE, description="Lockfile path, relative to the config file.")
 
 
 class ConfigFile(BaseModel):
@@ -68,7 +80,8 @@ def did_you_mean(word: str, choices: set[str] | list[str]) -> str:
 
 def _describe_errors(exc: ValidationError, prefix: str) -> list[str]:
     reasons = []
-    for err in exc.errors():
+    errors = exc.errors()
+    for err in errors[:MAX_REASONS]:
         loc = ".".join(str(p) for p in err["loc"])
         path = f"{prefix}.{loc}" if prefix and loc else prefix or loc
         if err["type"] == "extra_forbidden":
@@ -78,28 +91,36 @@ def _describe_errors(exc: ValidationError, prefix: str) -> list[str]:
             reasons.append(f"{path}: required key is missing")
         else:
             reasons.append(f"{path}: {err['msg']}")
+    if len(errors) > MAX_REASONS:
+        reasons.append(f"... and {len(errors) - MAX_REASONS} more")
     return reasons
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    """The config's TOML, or ConfigError naming the file and what is wrong."""
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+        return parse_toml(read_file(path, limit=MAX_CONFIG_BYTES))
+    except InputError as exc:
+        if exc.missing:
+            raise ConfigError(
+                "config file not found",
+                file=str(path),
+                hint="Pass the right path with -c/--config, or create one with `reconciler init`.",
+            ) from None
         raise ConfigError(
-            "config file not found",
+            f"the config file {exc.reason}",
             file=str(path),
-            hint="Pass the right path with -c/--config, or create one with `reconciler init`.",
+            hint="Fix the file (see the README's limits), or pass another with -c/--config.",
         ) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file: {exc.strerror}", file=str(path)) from None
-    try:
-        return tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError("config file is not UTF-8 text", file=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            f"malformed TOML: {exc}", file=str(path), hint="Fix the syntax at that line and column."
-        ) from None
+
+
+def _toml_kind(value: Any) -> str:
+    return {dict: "a table", list: "an array", bool: "a boolean", int: "an integer", float: "a float"}.get(
+        type(value), f"a {type(value).__name__}"
+    )
+
+
+MAX_REASONS = 20  # a config with thousands of wrong keys: the first ones say enough
 
 
 def parse_provider_settings(instance: str, table: dict[str, Any], file: str) -> ProviderSettings:
@@ -109,6 +130,12 @@ def parse_provider_settings(instance: str, table: dict[str, Any], file: str) -> 
             f"providers.{instance}: instance names may only use a-z, 0-9, '_' and '-'", file=file
         )
     type_name = table.get("type")
+    if type_name is not None and not isinstance(type_name, str):
+        raise ConfigError(
+            f"providers.{instance}.type: must be a string, not {_toml_kind(type_name)}",
+            file=file,
+            hint=f"Known provider types: {', '.join(sorted(PROVIDERS))}.",
+        )
     if type_name is None:
         raise ConfigError(
             f"providers.{instance}: required key 'type' is missing",
@@ -134,22 +161,20 @@ def parse_provider_settings(instance: str, table: dict[str, Any], file: str) -> 
 def _read_asset_file(path: Path, where: str, file: str) -> tuple[str, int, Any]:
     try:
         sha, size, data = file_digest(path)
-    except FileNotFoundError:
+    except InputError as exc:
+        if exc.missing:
+            raise ConfigError(
+                f"{where}: audio file {path} does not exist",
+                file=file,
+                hint="Fix the path (it is relative to the config file) or add the file.",
+            ) from None
+        if exc.reason == "is a folder, not a regular file":
+            raise ConfigError(f"{where}: {path} is a folder, not an audio file", file=file) from None
         raise ConfigError(
-            f"{where}: audio file {path} does not exist",
+            f"{where}: audio file {path} {exc.reason}",
             file=file,
-            hint="Fix the path (it is relative to the config file) or add the file.",
+            hint="Point `file` at a regular, readable audio file.",
         ) from None
-    except IsADirectoryError:
-        raise ConfigError(f"{where}: {path} is a folder, not an audio file", file=file) from None
-    except PermissionError:
-        raise ConfigError(
-            f"{where}: audio file {path} is not readable (permission denied)",
-            file=file,
-            hint="Fix the file's permissions.",
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}", file=file) from None
     try:
         info = inspect_bytes(data)
     except NotAudioError as exc:
@@ -175,13 +200,16 @@ def _expand_assets(
     spec_model = asset_model(settings)
     for i, g in enumerate(settings.glob):
         where = f"providers.{instance}.glob[{i}]"
-        matches = sorted(globlib.glob(str(base / g.pattern), recursive=True))
+        try:
+            matches = glob_paths(str(base / g.pattern))
+        except InputError as exc:
+            raise ConfigError(f"{where}: pattern '{g.pattern}' {exc.reason}", file=file) from None
         if not matches:
             raise ConfigError(f"{where}: pattern '{g.pattern}' matches no file", file=file)
         for match in matches:
             path = Path(match)
-            if not path.is_file():
-                continue
+            if os.path.isdir(path):
+                continue  # `**` and `*` match folders too; anything else must be audio (read below)
             key = path.stem
             if not ASSET_KEY.match(key):
                 raise ConfigError(
@@ -250,7 +278,7 @@ def load_config(config_path: Path, *, read_audio: bool = True) -> Desired:
         top = ConfigFile.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError("invalid configuration", file=file, reasons=_describe_errors(exc, "")) from None
-    base = config_path.resolve().parent
+    base = real_path(config_path).parent
     desired = Desired(config_path=config_path, lockfile_path=base / top.settings.lockfile)
     library = library_mod.parse_library(top.library, base, file, _describe_errors)
     used: set[str] = set()
@@ -310,7 +338,7 @@ def build_asset(
         return DesiredAsset(**common, sha256=identity, size=0)
     if spec.file is None:  # library.split_overrides lets none through; a guard for new callers
         raise ConfigError(f"{where}: required key 'file' is missing", file=file)
-    path = (base / spec.file).resolve()
+    path = real_path(base / spec.file)
     if not read_audio:
         return DesiredAsset(**common, file=path, sha256="", size=0, content_known=False)
     if reads is not None and path in reads:

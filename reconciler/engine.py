@@ -16,6 +16,7 @@ from reconciler.applier import Applier, ApplyReport, Listener
 from reconciler.audio import NotAudioError, inspect_bytes, sha256_bytes
 from reconciler.errors import ConfigError, ProviderError
 from reconciler.fingerprint import fingerprint
+from reconciler.inputs import real_path
 from reconciler.lockfile import Lockfile, LockfileStore
 from reconciler.model import Desired, ObservedInstance, RemoteAsset, is_content_hash
 from reconciler.plan import Plan
@@ -23,7 +24,7 @@ from reconciler.providers import PROVIDERS, Provider
 
 
 def build_providers(desired: Desired) -> dict[str, Provider]:
-    base = desired.config_path.resolve().parent
+    base = real_path(desired.config_path).parent
     providers: dict[str, Provider] = {}
     for name, inst in desired.instances.items():
         provider = PROVIDERS[inst.type](name, inst.settings, base_dir=base)

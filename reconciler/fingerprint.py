@@ -18,6 +18,7 @@ import os
 from collections.abc import Iterable, Mapping
 
 from reconciler.errors import ConfigError
+from reconciler.inputs import MAX_CONFIG_BYTES, InputError, read_file, real_path
 from reconciler.lockfile import Lockfile
 from reconciler.model import Desired, ObservedInstance, RemoteAsset
 from reconciler.plan import Action, Change, Fingerprints, Plan
@@ -28,13 +29,13 @@ OBSERVED_FIELDS = ("remote_id", "name", "description", "size", "sha256")
 
 def config_sha256(desired: Desired) -> str:
     try:
-        return hashlib.sha256(desired.config_path.read_bytes()).hexdigest()
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file: {exc.strerror}", file=str(desired.config_path)) from None
+        return hashlib.sha256(read_file(desired.config_path, limit=MAX_CONFIG_BYTES)).hexdigest()
+    except InputError as exc:
+        raise ConfigError(f"the config file {exc.reason}", file=str(desired.config_path)) from None
 
 
 def file_hashes(desired: Desired) -> dict[str, str]:
-    base = desired.config_path.resolve().parent
+    base = real_path(desired.config_path).parent
     out: dict[str, str] = {}
     for asset in desired.all_assets():
         if asset.file is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import tomllib
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,6 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from reconciler.atomic import atomic_write
 from reconciler.durations import format_duration
 from reconciler.errors import LockfileError
+from reconciler.inputs import (
+    MAX_LOCKFILE_BYTES,
+    InputError,
+    parse_toml,
+    read_file,
+    write_failure,
+)
 from reconciler.journal import JournalWriter, read_journal, remove_journal
 
 LOCKFILE_VERSION = 1
@@ -128,15 +134,18 @@ def read_lockfile(path: Path) -> Lockfile:
 
 def _read_toml_lockfile(path: Path) -> Lockfile:
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return Lockfile()
-    except OSError as exc:
-        raise LockfileError(f"cannot read lockfile {path}: {exc.strerror}") from None
+        data = parse_toml(read_file(path, limit=MAX_LOCKFILE_BYTES))
+    except InputError as exc:
+        if exc.missing:
+            return Lockfile()
+        raise LockfileError(
+            f"lockfile {path} {exc.reason}; it has not been modified",
+            hint="Restore it from git (`git checkout -- reconciler.lock`), or point `lockfile` "
+            "under [settings] at a regular file, and plan again.",
+        ) from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
         lock = Lockfile.model_validate(data)
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValidationError) as exc:
+    except ValidationError as exc:
         detail = str(exc).splitlines()[0]
         raise LockfileError(
             f"lockfile {path} is corrupt ({detail}); it has not been modified",
@@ -192,8 +201,14 @@ def _replay(path: Path, lock: Lockfile) -> Lockfile | None:
 def write_lockfile(path: Path, lock: Lockfile, *, cache: ChunkCache | None = None) -> None:
     """Atomic: temp file in the same folder, fsync, rename, fsync the folder."""
     body = _dump(lock, cache)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, body, fsync_dir=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, body, fsync_dir=True)
+    except OSError as exc:
+        raise LockfileError(
+            f"cannot write the lockfile {path}: {write_failure(exc, path)}",
+            hint="Make its folder writable (or point `lockfile` under [settings] elsewhere) and run again.",
+        ) from None
 
 
 class LockfileStore:
@@ -242,7 +257,14 @@ class LockfileStore:
             ) from None
 
     def __enter__(self) -> LockfileStore:
-        self._acquire()
+        try:
+            self._acquire()
+        except OSError as exc:  # the lock's anchor cannot be created or opened
+            raise LockfileError(
+                f"cannot lock the lockfile {self.path}: {write_failure(exc, self.lock_path)}",
+                hint=f"Make {self.lock_path.parent} writable and {self.lock_path} a regular file "
+                "(or point `lockfile` under [settings] elsewhere), and run again.",
+            ) from None
         try:
             lock = _read_toml_lockfile(self.path)
             replayed = _replay(self.path, lock)

@@ -12,11 +12,8 @@ address the plan touches. Any difference makes the plan stale.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,7 @@ from pydantic import Field, ValidationError
 
 from reconciler import engine
 from reconciler.applier import Applier, Listener
+from reconciler.atomic import atomic_write
 from reconciler.errors import PlanError, UnsafePlanError
 from reconciler.fingerprint import (
     config_sha256,
@@ -32,6 +30,13 @@ from reconciler.fingerprint import (
     local_stale_reasons,
     observed_fingerprints,
     observed_stale_reasons,
+)
+from reconciler.inputs import (
+    MAX_PLAN_BYTES,
+    InputError,
+    parse_json,
+    read_file,
+    write_failure,
 )
 from reconciler.lockfile import LockfileStore
 from reconciler.model import Desired
@@ -53,7 +58,9 @@ class SavedPlan(Plan):
 def checksum(data: dict[str, Any]) -> str:
     body = {k: v for k, v in data.items() if k != "checksum"}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    # surrogatepass: a hand-made file may hold a lone surrogate ("\ud800"), which
+    # must give a mismatch, not a crash; every valid string encodes the same
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def write_saved_plan(path: Path, plan: Plan) -> None:
@@ -63,30 +70,30 @@ def write_saved_plan(path: Path, plan: Plan) -> None:
     data = plan_document(plan)
     data["checksum"] = checksum(data)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(dumps(data))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, dumps(data).encode("utf-8"))
+    except OSError as exc:
+        raise PlanError(
+            f"cannot save the plan to {path}: {write_failure(exc, path)}",
+            hint="Pass --out a path in a writable folder.",
+        ) from None
 
 
 def read_saved_plan(path: Path) -> Plan:
     """The plan in `path`, after checking its format and checksum."""
     try:
-        raw = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PlanError(f"plan file {path} does not exist", hint="Write one with `reconciler plan --out FILE`.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(f"cannot read plan file {path}: {exc}") from None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        data = None
+        data = parse_json(read_file(path, limit=MAX_PLAN_BYTES))
+    except InputError as exc:
+        if exc.missing:
+            raise PlanError(f"plan file {path} does not exist", hint="Write one with `reconciler plan --out FILE`.") from None
+        if exc.reason.startswith("is not valid JSON"):
+            data = None  # not ours: said below, with the way out
+        else:
+            raise PlanError(
+                f"cannot read plan file {path}: it {exc.reason}",
+                hint="Pass the file written by `reconciler plan --out FILE`.",
+            ) from None
     if not isinstance(data, dict) or "changes" not in data:
         raise PlanError(
             f"{path} is not a reconciler plan file",
@@ -94,7 +101,7 @@ def read_saved_plan(path: Path) -> Plan:
         )
     if data.get("format_version") != PLAN_FORMAT_VERSION:
         raise PlanError(
-            f"plan file {path} has format version {data.get('format_version')}; this reconciler "
+            f"plan file {path} has format version {str(data.get('format_version'))[:20]}; this reconciler "
             f"applies version {PLAN_FORMAT_VERSION}",
             hint="Make the plan again with this version of reconciler.",
         )

@@ -22,6 +22,7 @@ from reconciler.audio import sha256_bytes
 from reconciler.compare import DURATION_TOLERANCE
 from reconciler.config import ConfigFile, did_you_mean, load_config, read_toml
 from reconciler.errors import ConfigError, PlanError, ReconcilerError
+from reconciler.inputs import real_path
 from reconciler.lockfile import LockEntry, Lockfile, LockfileStore, read_lockfile, utc_now
 from reconciler.model import Desired, DesiredAsset, RemoteAsset, is_content_hash
 from reconciler.providers.base import ASSET_KEY, INSTANCE_NAME
@@ -36,7 +37,7 @@ def lockfile_path(config_path: Path) -> Path:
         top = ConfigFile.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError("invalid configuration", file=str(config_path), reasons=[str(exc).splitlines()[0]]) from None
-    return Path(config_path).resolve().parent / top.settings.lockfile
+    return real_path(config_path).parent / top.settings.lockfile
 
 
 def _unknown(address: str, lock: Lockfile) -> ReconcilerError:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from reconciler.inputs import MAX_AUDIO_BYTES, read_file
+
 # format -> MIME type, as providers name them
 MIME_TYPES = {
     "wav": "audio/wav",
@@ -121,8 +123,9 @@ def inspect_bytes(data: bytes) -> AudioInfo:
 
 
 def file_digest(path: Path) -> tuple[str, int, bytes]:
-    """sha256 hex, size and bytes of a local file."""
-    data = path.read_bytes()
+    """sha256 hex, size and bytes of a local audio file (`InputError` when it
+    is not a regular file of at most MAX_AUDIO_BYTES)."""
+    data = read_file(path, limit=MAX_AUDIO_BYTES)
     return hashlib.sha256(data).hexdigest(), len(data), data
 
 

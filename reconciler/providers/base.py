@@ -12,11 +12,12 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from reconciler.errors import OutcomeUnknownError, ProviderError
+from reconciler.inputs import path_problem
 from reconciler.model import DesiredAsset, RemoteAsset
 
 ALL_FORMATS = frozenset({"wav", "mp3", "ogg", "flac", "aiff", "au"})
@@ -24,6 +25,19 @@ ALL_FORMATS = frozenset({"wav", "mp3", "ogg", "flac", "aiff", "au"})
 INSTANCE_NAME = re.compile(r"^[a-z0-9_-]+$")
 # fields a team may edit in the provider's console on purpose (Terraform's lifecycle.ignore_changes)
 IgnorableField = Literal["name", "description"]
+
+
+def _local_path(value: str) -> str:
+    problem = path_problem(value)
+    if problem:
+        raise ValueError(f"this path {problem}")
+    return value
+
+
+# A string that becomes a local path (file, pattern, path, lockfile): refused at
+# config load when the OS could never open it (NUL byte, a name over NAME_MAX, a
+# path over PATH_MAX), so the error names the key instead of a later open() failing.
+LocalPath = Annotated[str, AfterValidator(_local_path)]
 ASSET_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
@@ -73,7 +87,7 @@ class AssetSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    file: str | None = Field(
+    file: LocalPath | None = Field(
         default=None,
         description="Audio file, relative to the config file. Required, except in an override of a "
         "[library] prompt with the same key, which takes the library's file.",
@@ -102,7 +116,7 @@ class GlobSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    pattern: str = Field(description="Glob relative to the config file, e.g. 'prompts/*.wav'.")
+    pattern: LocalPath = Field(description="Glob relative to the config file, e.g. 'prompts/*.wav'.")
     description: str = ""
     protect: bool = False
 

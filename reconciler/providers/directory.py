@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Literal
 
@@ -19,15 +20,24 @@ from pydantic import Field
 from reconciler.atomic import atomic_write
 from reconciler.audio import NotAudioError, inspect_bytes, sha256_bytes, sniff_format
 from reconciler.errors import ConfigError, NotFoundError, ProviderError, RemoteConflictError
+from reconciler.inputs import (
+    MAX_AUDIO_BYTES,
+    InputError,
+    os_reason,
+    parse_json,
+    read_file,
+    real_path,
+)
 from reconciler.model import DesiredAsset, RemoteAsset
-from reconciler.providers.base import Capabilities, Provider, ProviderSettings
+from reconciler.providers.base import Capabilities, LocalPath, Provider, ProviderSettings
 
 INDEX_FILE = ".reconciler-index.json"
+MAX_INDEX_BYTES = 64 * 1024 * 1024  # descriptions of ~100,000 files; a bigger one is ignored
 
 
 class DirectorySettings(ProviderSettings):
     type: Literal["directory"]
-    path: str = Field(description="Target folder, relative to the config file.")
+    path: LocalPath = Field(description="Target folder, relative to the config file.")
 
 
 class DirectoryProvider(Provider):
@@ -56,7 +66,7 @@ class DirectoryProvider(Provider):
 
     @property
     def root(self) -> Path:
-        return (self.base_dir / self.settings.path).resolve()
+        return real_path(self.base_dir / self.settings.path)
 
     def local_root(self) -> Path:
         return self.base_dir / self.settings.path
@@ -77,12 +87,15 @@ class DirectoryProvider(Provider):
 
     # --- the index of descriptions --------------------------------------
     def _read_index(self) -> dict[str, str]:
+        """The descriptions; empty when the index is missing or unreadable (it
+        is rewritten whole on the next write, so a damaged one heals)."""
         try:
-            return json.loads((self.root / INDEX_FILE).read_text())
-        except FileNotFoundError:
+            index = parse_json(read_file(self.root / INDEX_FILE, limit=MAX_INDEX_BYTES))
+        except InputError:
             return {}
-        except (OSError, ValueError):
+        if not isinstance(index, dict):
             return {}
+        return {k: v for k, v in index.items() if isinstance(v, str)}
 
     def _write_index(self, index: dict[str, str]) -> None:
         body = json.dumps(dict(sorted(index.items())), indent=2, ensure_ascii=False) + "\n"
@@ -98,9 +111,16 @@ class DirectoryProvider(Provider):
 
     # --- operations -----------------------------------------------------
     async def list(self) -> list[RemoteAsset]:
-        if not self.root.exists():
-            return []
-        if not self.root.is_dir():
+        try:
+            is_dir = stat.S_ISDIR(os.stat(self.root).st_mode)
+        except FileNotFoundError:
+            return []  # created on the first apply
+        except OSError as exc:
+            raise ConfigError(
+                f"directory {self.instance}: path {self.root} {os_reason(exc)}",
+                hint="Point `path` at a folder (it is created on the first apply).",
+            ) from None
+        if not is_dir:
             raise ConfigError(
                 f"directory {self.instance}: path {self.root} is not a folder",
                 hint="Point `path` at a folder (it is created on the first apply).",
@@ -112,14 +132,19 @@ class DirectoryProvider(Provider):
         except OSError as exc:
             raise self._error(exc, "list") from None
         for entry in entries:
-            if entry.name.startswith(".") or not entry.is_file():
+            if entry.name.startswith("."):
                 continue
             try:
-                data = Path(entry.path).read_bytes()
-            except FileNotFoundError:
-                continue  # removed while we listed: it is simply not there
-            except OSError as exc:
-                raise self._error(exc, "list") from None
+                data = read_file(entry.path, limit=MAX_AUDIO_BYTES)
+            except InputError as exc:
+                if exc.missing or exc.special:
+                    # removed while we listed, or a FIFO, device, folder, symlink
+                    # loop or giant: not audio we could have written, never read
+                    continue
+                raise ProviderError(
+                    f"{entry.path} {exc.reason}", provider=f"directory {self.instance}", operation="list",
+                    hint=f"Make the files in {self.root} readable.",
+                ) from None
             fmt = sniff_format(data[:16])
             if fmt is None:
                 continue  # not audio: not ours to manage or prune
@@ -202,12 +227,19 @@ class DirectoryProvider(Provider):
                 os.rename(source, target)
                 self._set_description(remote_id, None)
             self._set_description(filename, description)
-            data = target.read_bytes()
+            data = self._read_file(target, "update")
         except FileNotFoundError as exc:
             raise self._error(exc, "update", NotFoundError) from None
         except OSError as exc:
             raise self._error(exc, "update") from None
         return self._remote(filename, data, description)
+
+    def _read_file(self, path: Path, operation: str) -> bytes:
+        try:
+            return read_file(path, limit=MAX_AUDIO_BYTES)
+        except InputError as exc:
+            cls = NotFoundError if exc.missing else ProviderError
+            raise cls(f"{path} {exc.reason}", provider=f"directory {self.instance}", operation=operation) from None
 
     async def delete(self, remote_id: str) -> None:
         try:
@@ -220,7 +252,4 @@ class DirectoryProvider(Provider):
             self._set_description(remote_id, None)
 
     async def download(self, remote_id: str) -> bytes:
-        try:
-            return (self.root / remote_id).read_bytes()
-        except FileNotFoundError as exc:
-            raise self._error(exc, "download", NotFoundError) from None
+        return self._read_file(self.root / remote_id, "download")

@@ -86,7 +86,7 @@ def test_failed_write_leaves_no_temp_file_and_the_old_content(tmp_path):
     path = tmp_path / "reconciler.lock"
     path.mkdir()
     (path / "keep").write_text("x")
-    with pytest.raises(OSError):
+    with pytest.raises(LockfileError, match=f"cannot write the lockfile {path}: {path} is a folder"):
         write_lockfile(path, sample(["a"]))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reconciler.lock"]
     assert (path / "keep").read_text() == "x"
