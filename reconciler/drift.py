@@ -21,6 +21,7 @@ from reconciler import engine
 from reconciler.audio import NotAudioError, inspect_bytes
 from reconciler.compare import audio_drift, entry_drift
 from reconciler.config import load_config
+from reconciler.inputs import MAX_AUDIO_BYTES, InputError, read_file, real_path
 from reconciler.lockfile import Lockfile, read_lockfile
 from reconciler.model import Desired, ObservedInstance
 from reconciler.plan import DriftItem
@@ -177,16 +178,16 @@ def source_rates(
     file for. A file that is missing or unreadable is named and skipped."""
     rates: dict[str, int] = {}
     warnings: list[str] = []
-    base = desired.config_path.resolve().parent
+    base = real_path(desired.config_path).parent
     for instance in instances:
         for address in sorted(lock.for_instance(instance)):
             asset = desired.asset(address)
             if asset is None or asset.file is None or not matches_target(address, targets):
                 continue
             try:
-                rate = inspect_bytes(asset.file.read_bytes()).sample_rate
-            except (OSError, NotAudioError) as exc:
-                why = "is missing" if isinstance(exc, FileNotFoundError) else "cannot be read as audio"
+                rate = inspect_bytes(read_file(asset.file, limit=MAX_AUDIO_BYTES)).sample_rate
+            except (InputError, NotAudioError) as exc:
+                why = "is missing" if isinstance(exc, InputError) and exc.missing else "cannot be read as audio"
                 warnings.append(
                     f"{address}: sample rate not compared: it needs the local file "
                     f"{os.path.relpath(asset.file, base)}, which {why}; duration was compared"

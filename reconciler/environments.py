@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from reconciler.audio import file_digest
 from reconciler.config import did_you_mean, load_config
 from reconciler.errors import ReconcilerError
+from reconciler.inputs import real_path
 from reconciler.lockfile import LockEntry, read_lockfile
 from reconciler.model import Desired
 
@@ -194,7 +195,7 @@ def compare_config(config_path: Path, a: str, b: str) -> Comparison:
     if a == b:
         raise ReconcilerError(f"compare needs two different instances, got '{a}' twice")
     lock = read_lockfile(desired.lockfile_path)
-    base = desired.config_path.resolve().parent
+    base = real_path(desired.config_path).parent
     warnings: list[str] = []
     records = tuple(
         {address.split(".", 1)[1]: e for address, e in lock.for_instance(n).items()} for n in (a, b)

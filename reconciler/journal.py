@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import LockfileError
+from reconciler.inputs import MAX_LOCKFILE_BYTES, InputError, parse_json, read_file
 
 JOURNAL_VERSION = 1
 
@@ -45,11 +46,14 @@ def read_journal(path: Path) -> Journal | None:
     """The journal at `path`, or None. A torn last line (the write a SIGKILL
     interrupted) is dropped; any other damage is an error naming the file."""
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise LockfileError(f"cannot read the lockfile journal {path}: {exc.strerror}") from None
+        raw = read_file(path, limit=MAX_LOCKFILE_BYTES)
+    except InputError as exc:
+        if exc.missing:
+            return None
+        raise LockfileError(
+            f"the lockfile journal {path} {exc.reason}",
+            hint="Move it aside, then run `reconciler plan`.",
+        ) from None
     lines = raw.split(b"\n")
     # everything after the last newline was never completed
     complete, torn = lines[:-1], lines[-1]
@@ -57,12 +61,12 @@ def read_journal(path: Path) -> Journal | None:
     parsed: list[dict[str, Any]] = []
     for number, line in enumerate(complete, 1):
         try:
-            value = json.loads(line)
+            value = parse_json(line)
             if not isinstance(value, dict):
-                raise ValueError("not an object")
-        except ValueError as exc:
+                raise InputError("is not an object")
+        except InputError as exc:
             raise LockfileError(
-                f"the lockfile journal {path} is damaged at line {number} ({exc})",
+                f"the lockfile journal {path} is damaged at line {number} (it {exc.reason})",
                 hint="It holds actions of an interrupted apply that are not yet in the lockfile. "
                 "Move it aside, then run `reconciler plan`: remote assets it recorded show up as "
                 "adoptable or unmanaged.",

@@ -27,7 +27,6 @@ that `config` validates with each instance's own asset model.
 from __future__ import annotations
 
 import fnmatch
-import glob as globlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler.errors import ConfigError
+from reconciler.inputs import InputError, glob_paths
 from reconciler.providers.base import ASSET_KEY, AssetSpec
 
 # Asset fields that are tables composed in layers (library < instance < override)
@@ -109,8 +109,12 @@ def parse_library(raw: Any, base: Path, file: str, describe: Describe) -> dict[s
     entries: dict[str, LibraryEntry] = {}
     for i, g in enumerate(lib.glob):
         where = f"library.glob[{i}]"
-        matches = [Path(m) for m in sorted(globlib.glob(str(base / g.pattern), recursive=True))]
-        files = [m for m in matches if m.is_file()]
+        try:
+            matches = [Path(m) for m in glob_paths(str(base / g.pattern))]
+        except InputError as exc:
+            raise ConfigError(f"{where}: pattern '{g.pattern}' {exc.reason}", file=file) from None
+        # folders are skipped; anything else must be audio (a FIFO or a loop is refused when read)
+        files = [m for m in matches if not os.path.isdir(m)]
         if not files:
             raise ConfigError(f"{where}: pattern '{g.pattern}' matches no file", file=file)
         for path in files:

@@ -310,7 +310,15 @@ class LockfileStore:
         self._checkpoints += 1
         _test_kill_hook("before", self._checkpoints)
         torn = os.environ.get(TEST_KILL_ENV) == f"torn:{self._checkpoints}"
-        self._journal.append({"serial": self.state.serial, **record}, torn_kill=torn)
+        try:
+            self._journal.append({"serial": self.state.serial, **record}, torn_kill=torn)
+        except OSError as exc:
+            raise LockfileError(
+                f"cannot record in the lockfile journal {self.journal_path}: "
+                f"{write_failure(exc, self.journal_path)}",
+                hint="Make the lockfile's folder writable and run again; the next plan shows what "
+                "this apply did remotely and did not record (adoptable or unmanaged assets).",
+            ) from None
         _test_kill_hook("after", self._checkpoints)
 
     def record(self, address: str, entry: LockEntry) -> None:

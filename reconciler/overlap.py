@@ -21,13 +21,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from reconciler.errors import ConfigError
+from reconciler.inputs import real_path
 from reconciler.model import Desired
 from reconciler.providers.base import Provider
 
 
 def _forms(path: Path) -> set[Path]:
     """The path as written (absolute, `..` folded) and with symlinks resolved."""
-    return {Path(os.path.abspath(path)), path.resolve()}
+    return {Path(os.path.abspath(path)), real_path(path)}
 
 
 def _inside(child: Path, folder: Path) -> bool:
@@ -40,7 +41,7 @@ def _protected_paths(desired: Desired) -> Iterable[tuple[Path, str]]:
     folder = Path(desired.config_path).parent
     yield folder, f"the config's folder ({os.path.abspath(folder)})"
     yield desired.lockfile_path, f"the lockfile {desired.lockfile_path}"
-    base = Path(desired.config_path).resolve().parent
+    base = real_path(desired.config_path).parent
     for inst in desired.instances.values():
         for asset in inst.assets.values():
             if asset.file is None:

@@ -17,7 +17,10 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PydanticUserError, create_model
 
+from reconciler.atomic import atomic_write
 from reconciler.config import Settings
+from reconciler.errors import ReconcilerError
+from reconciler.inputs import MAX_CONFIG_BYTES, InputError, read_file, write_failure
 from reconciler.library import Library
 from reconciler.lockfile import Lockfile
 from reconciler.providers import PROVIDERS
@@ -88,12 +91,19 @@ def render(schema: dict[str, Any]) -> str:
 
 
 def write(out_dir: Path) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, schema in schemas().items():
-        path = out_dir / name
-        path.write_text(render(schema), encoding="utf-8")
-        written.append(path)
+    path = out_dir
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, schema in schemas().items():
+            path = out_dir / name
+            atomic_write(path, render(schema).encode("utf-8"))
+            written.append(path)
+    except OSError as exc:
+        raise ReconcilerError(
+            f"cannot write the schemas to {out_dir}: {write_failure(exc, path)}",
+            hint="Pass --out-dir a writable folder.",
+        ) from None
     return written
 
 
@@ -102,6 +112,10 @@ def outdated(out_dir: Path) -> list[str]:
     stale = []
     for name, schema in schemas().items():
         path = out_dir / name
-        if not path.exists() or path.read_text(encoding="utf-8") != render(schema):
+        try:
+            current = read_file(path, limit=MAX_CONFIG_BYTES)
+        except InputError:  # missing, a folder, a FIFO...: not an up-to-date schema
+            current = None
+        if current != render(schema).encode("utf-8"):
             stale.append(str(path))
     return stale

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 
+from reconciler.inputs import kind_of, os_reason
+
 ENV = "GITHUB_STEP_SUMMARY"
 
 
@@ -24,9 +26,21 @@ def append_step_summary(render: Callable[[], str], environ: Mapping[str, str] | 
     if not path:
         return None
     text = render()
+    if "\x00" in path:
+        return f"could not write the job summary: ${ENV} holds a NUL byte"
     try:
-        with open(path, "a", encoding="utf-8") as fh:
+        # O_NONBLOCK: a FIFO with no reader fails at once instead of blocking the command forever
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        return f"could not write the job summary to {path} (${ENV}): it {os_reason(exc)}"
+    try:
+        kind = kind_of(os.fstat(fd).st_mode)
+        if kind is not None:
+            return f"could not write the job summary to {path} (${ENV}): it is {kind}, not a regular file"
+        with os.fdopen(os.dup(fd), "a", encoding="utf-8") as fh:
             fh.write(text if text.endswith("\n") else text + "\n")
     except OSError as exc:
-        return f"could not write the job summary to {path} (${ENV}): {exc.strerror or exc}"
+        return f"could not write the job summary to {path} (${ENV}): it {os_reason(exc)}"
+    finally:
+        os.close(fd)
     return None

@@ -24,6 +24,7 @@ from reconciler.atomic import atomic_write
 from reconciler.audio.inspect import EXTENSIONS
 from reconciler.audio.recipe import Recipe, encoder_versions, recipe_key
 from reconciler.audio.render import Rendition, RenditionFacts, render_bytes
+from reconciler.inputs import MAX_AUDIO_BYTES, InputError, MiB, parse_json, read_file
 
 
 def entry_name(master_sha256: str, recipe: Recipe, encoders: str | None = None) -> str:
@@ -57,11 +58,12 @@ class RenditionCache:
         """The cached rendition, or None (absent or damaged). Never renders."""
         data_path, meta_path = self._paths(master_sha256, recipe)
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            data = data_path.read_bytes()
+            # read_file: a FIFO or device planted in the cache must not hang us
+            meta = parse_json(read_file(meta_path, limit=MiB))
+            data = read_file(data_path, limit=MAX_AUDIO_BYTES)
             facts = RenditionFacts.model_validate(meta["facts"])
             sha, size = meta["sha256"], meta["size"]
-        except (OSError, ValueError, KeyError, TypeError, ValidationError):
+        except (InputError, KeyError, TypeError, ValidationError):
             return None
         if len(data) != size or hashlib.sha256(data).hexdigest() != sha:
             return None

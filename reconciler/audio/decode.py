@@ -31,6 +31,7 @@ import soundfile as sf
 
 from reconciler.audio.errors import AudioDecodeError
 from reconciler.audio.inspect import sniff_format
+from reconciler.inputs import MAX_AUDIO_BYTES, InputError, read_file
 
 # libsndfile subtype -> our encoding names (recipe.Encoding where there is one)
 SUBTYPE_ENCODINGS = {
@@ -210,9 +211,9 @@ def _salvage(data: bytes, channels: int) -> np.ndarray:
 def decode_file(path: Path, *, strict: bool = True) -> Decoded:
     """Decode a file; AudioDecodeError names the file."""
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise _fail(f"{path}: cannot read: {exc.strerror or exc}", "undecodable") from exc
+        data = read_file(path, limit=MAX_AUDIO_BYTES)
+    except InputError as exc:
+        raise _fail(f"{path}: cannot read: it {exc.reason}", "undecodable") from None
     return decode_bytes(data, strict=strict, name=str(path))
 
 
