@@ -44,7 +44,7 @@ upsert_comment() {
   payload=$(mktemp)
   { echo "$marker"; cat "$body"; } | jq -Rs '{body: .}' > "$payload"
   id=$(MARKER="$marker" gh api --paginate "repos/$REPO/issues/$number/comments?per_page=100" \
-         --jq '.[] | select(.body | startswith(env.MARKER)) | .id' | head -n 1)
+         --jq '.[] | select(.body | startswith(env.MARKER)) | .id' | sed -n 1p)  # sed reads on: no SIGPIPE
   if [ -n "$id" ]; then
     gh api -X PATCH "repos/$REPO/issues/comments/$id" --input "$payload" --jq .html_url
   else
@@ -241,9 +241,10 @@ cmd_apply() {
         if [ -n "${INPUT_PLAN_RUN:-}" ]; then
           run_id=$INPUT_PLAN_RUN
         elif [ -n "$pr" ]; then
-          run_id=$(HEAD_SHA="$head" gh api "repos/$REPO/actions/artifacts?name=$ARTIFACT&per_page=100" \
-            --jq '[.artifacts[] | select(.expired | not) | select(.workflow_run.head_sha == env.HEAD_SHA)]
-                  | sort_by(.created_at) | last | .workflow_run.id // empty')
+          # every page, newest plan run of the head commit first (a re-run of the plan job wins)
+          run_id=$(HEAD_SHA="$head" gh api --paginate "repos/$REPO/actions/artifacts?name=$ARTIFACT&per_page=100" \
+            --jq '.artifacts[] | select(.expired | not) | select(.workflow_run.head_sha == env.HEAD_SHA)
+                  | "\(.created_at) \(.workflow_run.id)"' | sort -r | sed -n 1p | cut -d' ' -f2)
           [ -n "$run_id" ] || reason="No saved plan (artifact \`$ARTIFACT\`) was found for the head commit $(short "$head") of #$pr: the plan job failed or did not run, or the artifact expired."
         else
           reason="Commit $(short "${GITHUB_SHA:-}") is not the merge of a pull request, so no plan was reviewed for it."
@@ -251,7 +252,7 @@ cmd_apply() {
         if [ -n "$run_id" ]; then
           rm -rf "$WORK/download"
           if gh run download "$run_id" -R "$REPO" -n "$ARTIFACT" -D "$WORK/download"; then
-            found=$(find "$WORK/download" -type f -name '*.json' | head -n 1)
+            found=$(find "$WORK/download" -type f -name '*.json' | sed -n 1p)
             if [ -n "$found" ]; then cp "$found" "$PLAN_FILE"; echo "Applying the plan saved by run $run_id${pr:+ for #$pr}."
             else reason="The artifact \`$ARTIFACT\` of run $run_id holds no plan file."; fi
           else

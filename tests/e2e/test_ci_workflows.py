@@ -163,6 +163,12 @@ def test_pull_request_plan_comment_then_apply_commits_the_lockfile_then_no_drift
     assert "Hold music, v2" in comment["body"]
     posts = [c for c in repo.gh.calls() if c["command"] == "api" and c["method"] in ("POST", "PATCH")]
     assert [(c["method"], c["path"].split("/")[-2]) for c in posts] == [("POST", "7"), ("PATCH", "comments")]
+    assert posts[1]["path"].endswith(f"/issues/comments/{comment['id']}")
+
+    # --- the plan job re-run for the same head commit: the newest run's plan wins
+    ok(repo.pull_request(7, "feature"))
+    plan_run = repo.runs
+    assert len(repo.gh.comments(7)) == 1
 
     # --- merged: apply.yml applies exactly the reviewed plan, commits the lockfile
     merge_sha = repo.merge(7, "feature")
@@ -266,3 +272,34 @@ def test_no_reviewed_plan_means_nothing_is_applied(repo):
     assert "is not the merge of a pull request" in result.summary
     assert "<code>+ ivr.hold</code>" in result.summary  # what apply would have done
     assert repo.origin_head() == sha and "hold.wav" not in repo.account_files()
+
+
+def test_a_failing_plan_says_why_in_the_comment_and_fails_the_job(repo):
+    (repo.dev / "audio" / "hold.wav").unlink()  # the PR forgot to add the recording
+    repo.commit("hold: recording missing")
+    repo.push("feature")
+    result = repo.pull_request(7, "feature")
+    assert result.conclusion == "failure"
+    (comment,) = repo.gh.comments(7)
+    assert comment["body"].startswith(PLAN_MARKER + "\n### reconciler plan failed")
+    assert "Error: " in comment["body"] and "audio/hold.wav" in comment["body"]
+    assert "### reconciler plan failed" in result.summary
+    assert repo.gh.state().get("artifacts", []) == []  # no plan to apply after a merge
+
+
+def test_a_plan_without_changes_applies_and_commits_nothing(repo):
+    git(repo.dev, "checkout", "-q", "-b", "comment-only", "main")
+    config = repo.dev / "reconciler.toml"
+    config.write_text("# prompts of the Acme IVR\n" + config.read_text())
+    repo.commit("config: a comment")
+    repo.push("comment-only")
+    ok(repo.pull_request(8, "comment-only"))
+    (comment,) = repo.gh.comments(8)
+    assert "No changes" in comment["body"]
+    merge_sha = repo.merge(8, "comment-only")
+    account_before = repo.account_files()
+    applied = ok(repo.push_event(merge_sha))
+    assert [c["run"] for c in repo.gh.calls() if c["command"] == "run download"] == [str(repo.runs - 1)]
+    assert repo.origin_head() == merge_sha  # no lockfile commit
+    assert repo.account_files() == account_before
+    assert "No changes" in applied.summary
