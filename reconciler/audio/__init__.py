@@ -10,7 +10,8 @@ config validation can use AudioSettings, resolve_recipe and LintRules cheaply.
 
 Module map (issue 11, API in AUDIO_CONTRACT.md):
 - inspect  sniffing and container facts of uploaded bytes (mutagen)
-- errors   AudioDecodeError (a NotAudioError, with .reason), RecipeError
+- errors   AudioDecodeError (a NotAudioError, with .reason), RecipeError,
+           MasterChangedError (cache: the master changed since it was hashed)
 - recipe   AudioSettings, Recipe, resolve_recipe, recipe_key, recipe_identity
 - decode   masters -> float samples (soundfile/libsndfile); empty/truncated detection
 - loudness BS.1770-4 integrated loudness (pyloudnorm) and true peak (soxr 4x)
@@ -20,12 +21,14 @@ Module map (issue 11, API in AUDIO_CONTRACT.md):
 - lint     RULES, LintRules, Finding, lint
 
 Deviations from the contract: none. Additions: AudioDecodeError.reason
-("undecodable" | "empty" | "truncated"); Recipe/AudioSettings are frozen;
+("undecodable" | "empty" | "truncated"); RenditionCache.ensure raises
+MasterChangedError when the master no longer hashes to the sha256 given;
+render.render_data(bytes, recipe); Recipe/AudioSettings are frozen;
 the duration lint rule also has a `min_s` (default 0.1 s) and clipping a
 `max_runs` (default 0).
 """
 
-from reconciler.audio.errors import AudioDecodeError, RecipeError
+from reconciler.audio.errors import AudioDecodeError, MasterChangedError, RecipeError
 from reconciler.audio.inspect import (
     EXTENSIONS,
     MIME_TYPES,
@@ -39,6 +42,7 @@ from reconciler.audio.inspect import (
 
 __all__ = [
     "AudioDecodeError",
+    "MasterChangedError",
     "RecipeError",
     "EXTENSIONS",
     "MIME_TYPES",

@@ -21,9 +21,10 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from reconciler.atomic import atomic_write
+from reconciler.audio.errors import AudioDecodeError, MasterChangedError
 from reconciler.audio.inspect import EXTENSIONS
 from reconciler.audio.recipe import Recipe, encoder_versions, recipe_key
-from reconciler.audio.render import Rendition, RenditionFacts, render_bytes
+from reconciler.audio.render import Rendition, RenditionFacts, render_data
 from reconciler.inputs import MAX_AUDIO_BYTES, InputError, MiB, parse_json, read_file
 
 
@@ -70,11 +71,25 @@ class RenditionCache:
         return Rendition(path=data_path, sha256=sha, size=size, facts=facts)
 
     def ensure(self, master: Path, master_sha256: str, recipe: Recipe) -> Rendition:
-        """The cached rendition, rendered and stored first on a miss."""
+        """The cached rendition, rendered and stored first on a miss.
+        AudioDecodeError / RecipeError as render_bytes; MasterChangedError when
+        the master's bytes no longer hash to `master_sha256`."""
         hit = self.get(master_sha256, recipe)
         if hit is not None:
             return hit
-        data, facts = render_bytes(master, recipe)
+        try:
+            master_data = read_file(Path(master), limit=MAX_AUDIO_BYTES)
+        except InputError as exc:
+            raise AudioDecodeError(f"{master}: cannot read: it {exc.reason}") from None
+        # Render the very bytes we key by: a master edited since the caller hashed
+        # it must not be filed under the old sha256 (the cache would lie forever).
+        actual = hashlib.sha256(master_data).hexdigest()
+        if actual != master_sha256:
+            raise MasterChangedError(
+                f"{master} changed while reconciler was running (sha256 {actual[:12]}..., "
+                f"expected {master_sha256[:12]}...); run the command again"
+            )
+        data, facts = render_data(master_data, recipe, name=str(master))
         data_path, meta_path = self._paths(master_sha256, recipe)
         sha = hashlib.sha256(data).hexdigest()
         _store(data_path, data)

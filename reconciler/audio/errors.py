@@ -20,3 +20,9 @@ class AudioDecodeError(NotAudioError):
 
 class RecipeError(ValueError):
     """An `audio` recipe that cannot be rendered (e.g. format mp3 with encoding ulaw)."""
+
+
+class MasterChangedError(RuntimeError):
+    """The master's bytes no longer have the sha256 the caller hashed (it was
+    edited while reconciler ran): rendering it would file the new audio under
+    the old master's cache entry."""

@@ -16,7 +16,9 @@ with `severity` and its thresholds. Defaults and their sources:
 | duration         | warn    | min_s = 0.1, max_s = 300  | vendors cap prompts at a few minutes; < 100 ms is a stub, not a prompt |
 | dc_offset        | warn    | max = 0.01 (1 % of full scale) | wastes headroom, clicks at start/stop |
 
-Empty audio suppresses the other rules (nothing else is meaningful about it).
+Empty audio suppresses the other rules (nothing else is meaningful about it);
+a file whose header promises frames of which none decode is reported as
+truncated rather than empty.
 
 This module stays light (pydantic only) so the config can parse `[lint]`
 without loading the audio stack.
@@ -149,8 +151,14 @@ def _check(m: Measurements, rules: LintRules) -> list[tuple[str, float | None, f
     """(rule, value, limit, unit, message) for every rule the measurements break."""
     out: list[tuple[str, float | None, float | None, str, str]] = []
     if m.empty:
-        out.append(("empty", 0.0, None, "s",
-                    "audio is empty: the file holds no audio frames (a header and nothing else)"))
+        # nothing else is meaningful about no audio; say which kind of nothing
+        if m.truncated:
+            out.append(("truncated", 0.0, None, "s",
+                        "audio is truncated: the header promises audio the file does not hold "
+                        "(no frame could be decoded)"))
+        else:
+            out.append(("empty", 0.0, None, "s",
+                        "audio is empty: the file holds no audio frames (a header and nothing else)"))
         return out
     if m.truncated:
         out.append(("truncated", round(m.duration, 3), None, "s",
@@ -167,9 +175,11 @@ def _check(m: Measurements, rules: LintRules) -> list[tuple[str, float | None, f
     lo = r.loudness
     if m.loudness is None:
         if m.duration >= 0.4:  # shorter than one BS.1770 block: not measurable, not a fault
+            why = ("the audio is digital silence" if m.sample_peak is None
+                   else "every 400 ms block is below the -70 LUFS gate of BS.1770")
             out.append(("loudness", None, lo.target, "LUFS",
-                        f"integrated loudness cannot be measured: the audio is silent (every block "
-                        f"below the -70 LUFS gate); expected {lo.target:.1f} ± {lo.tolerance:.1f} LUFS"))
+                        f"integrated loudness cannot be measured: {why}; "
+                        f"expected {lo.target:.1f} ± {lo.tolerance:.1f} LUFS"))
     elif abs(m.loudness - lo.target) > lo.tolerance:
         bound = lo.target - lo.tolerance if m.loudness < lo.target else lo.target + lo.tolerance
         out.append(("loudness", m.loudness, round(bound, 2), "LUFS",

@@ -6,7 +6,7 @@ Two identities, on purpose:
   (master sha256, recipe_key), so a library upgrade that shifts a few bytes of
   the rendition never plans a replace storm.
 - `encoder_versions` names the code that shapes the bytes (libsndfile, soxr,
-  pyloudnorm, our render revision). It is recorded in the lockfile and keys the
+  pyloudnorm, numpy, scipy, our render revision). It is recorded in the lockfile and keys the
   cache (an upgrade re-renders on a cache miss but does not change the plan).
 
 This module stays light (pydantic only): the CLI imports it to validate configs.
@@ -14,6 +14,7 @@ This module stays light (pydantic only): the CLI imports it to validate configs.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -153,18 +154,21 @@ def recipe_key(recipe: Recipe) -> str:
     )
 
 
+@functools.cache
 def encoder_versions() -> str:
     """Versions of everything that shapes the rendition's bytes, e.g.
-    "libsndfile-1.2.2 soxr-1.1.0 pyloudnorm-0.2.0 render-1".
+    "libsndfile-1.2.2 soxr-1.1.0 pyloudnorm-0.2.0 numpy-2.4.6 scipy-1.17.1 render-1"
+    (numpy and scipy compute the filters and the gain, so they can move a bit).
 
-    Read from package metadata so the call stays cheap; libsndfile's own version
-    needs the library loaded (soundfile), which any render loads anyway."""
+    Computed once per process (the lockfile records it for every rendition);
+    libsndfile's own version needs the library loaded (soundfile), which any
+    render loads anyway."""
     from importlib.metadata import PackageNotFoundError, version
 
     import soundfile
 
     parts = [f"libsndfile-{soundfile.__libsndfile_version__}"]
-    for dist in ("soxr", "pyloudnorm"):
+    for dist in ("soxr", "pyloudnorm", "numpy", "scipy"):
         try:
             parts.append(f"{dist}-{version(dist)}")
         except PackageNotFoundError:  # pragma: no cover - declared dependencies

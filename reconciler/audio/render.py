@@ -51,6 +51,7 @@ RESAMPLE_QUALITY = "HQ"
 TRIM_PAD_SECONDS = 0.100
 LOUDNESS_TOLERANCE = 0.1  # LU: a target counts as reached within this
 _CEILING_SLACK = 0.005  # dB: float noise allowed over the ceiling before correcting
+_LOUDNESS_SLACK = 0.05  # LU: encoded loudness this close to the target needs no correction
 _MAX_CORRECTIONS = 4
 
 _FORMATS = {"wav": "WAV", "mp3": "MP3", "flac": "FLAC", "ogg": "OGG", "aiff": "AIFF", "au": "AU"}
@@ -238,37 +239,41 @@ def render_decoded(decoded: Decoded, recipe: Recipe) -> tuple[bytes, RenditionFa
             if gain_db > headroom:
                 gain_db, limited = float(headroom), True
 
-    data = encode(samples * (10 ** (gain_db / 20)), rate, recipe)
-    rendered = decode_bytes(data, name="rendition")
-    tp_lin = true_peak_linear(rendered.samples, rate)
-    # Encoding (G.711 companding, MP3) moves peaks a little: lower the gain until
-    # the *encoded* file respects the ceiling. Only when we set the level.
-    corrections = 0
-    while (
-        recipe.loudness is not None
-        and tp_lin > 0
-        and 20 * np.log10(tp_lin) > recipe.true_peak + _CEILING_SLACK
-        and corrections < _MAX_CORRECTIONS
-    ):
-        gain_db -= 20 * np.log10(tp_lin) - recipe.true_peak + 0.01 * (corrections + 1)
-        limited = True
-        corrections += 1
+    # Encoding (G.711 companding, MP3, Vorbis) moves the level and the peaks a
+    # little. When we set the level, check the *encoded* file and correct the gain:
+    # first the ceiling (never above it), then the target (within 0.05 LU).
+    # Deterministic: the same input takes the same corrections.
+    for attempt in range(_MAX_CORRECTIONS + 1):
         data = encode(samples * (10 ** (gain_db / 20)), rate, recipe)
         rendered = decode_bytes(data, name="rendition")
         tp_lin = true_peak_linear(rendered.samples, rate)
-
-    loudness = integrated_loudness(rendered.samples, rate)
+        loudness = integrated_loudness(rendered.samples, rate)
+        if recipe.loudness is None or tp_lin <= 0 or loudness is None or attempt == _MAX_CORRECTIONS:
+            break
+        over = 20 * np.log10(tp_lin) - recipe.true_peak
+        if over > _CEILING_SLACK:
+            gain_db -= over + 0.01 * (attempt + 1)
+            limited = True
+            continue
+        miss = recipe.loudness - loudness
+        if limited or abs(miss) <= _LOUDNESS_SLACK:
+            break
+        if miss > -over:  # raising by `miss` would cross the ceiling: stop at it
+            miss, limited = -over, True
+        gain_db += miss
     target_reached = True
     if recipe.loudness is not None:
         if loudness is None:
             target_reached = False
             if not notes:
                 notes.append(f"loudness target {recipe.loudness:.1f} LUFS not reached: the rendition cannot be measured")
-        elif limited and loudness < recipe.loudness - LOUDNESS_TOLERANCE:
+        elif abs(loudness - recipe.loudness) > LOUDNESS_TOLERANCE:
             target_reached = False
+            why = (f"limited by true-peak ceiling {recipe.true_peak:.1f} dBTP" if limited
+                   else f"the {recipe.encoding} encoder moved the level")
             notes.append(
-                f"loudness target {recipe.loudness:.1f} LUFS not reached: limited by true-peak "
-                f"ceiling {recipe.true_peak:.1f} dBTP (reached {loudness:.1f} LUFS)"
+                f"loudness target {recipe.loudness:.1f} LUFS not reached: {why} "
+                f"(reached {loudness:.1f} LUFS)"
             )
     facts = RenditionFacts(
         format=recipe.format,
@@ -282,6 +287,11 @@ def render_decoded(decoded: Decoded, recipe: Recipe) -> tuple[bytes, RenditionFa
         notes=notes,
     )
     return data, facts
+
+
+def render_data(data: bytes, recipe: Recipe, *, name: str = "master") -> tuple[bytes, RenditionFacts]:
+    """Render master bytes (see render_bytes)."""
+    return render_decoded(decode_bytes(data, strict=True, name=name), recipe)
 
 
 def render_bytes(master: Path, recipe: Recipe) -> tuple[bytes, RenditionFacts]:

@@ -87,3 +87,14 @@ def test_deleted_cache_only_costs_time(tmp_path, master):
     shutil.rmtree(cache.root)
     second = RenditionCache(tmp_path / "c").ensure(path, sha, ULAW)
     assert second == first
+
+
+def test_a_master_edited_since_it_was_hashed_is_not_filed_under_the_old_hash(tmp_path, master):
+    from reconciler.audio.errors import MasterChangedError
+
+    path, sha = master
+    write(path, sine(880, 1.0, 16000, dbfs=-20), 16000)  # edited after hashing
+    cache = RenditionCache(tmp_path / "c")
+    with pytest.raises(MasterChangedError, match="changed while reconciler was running"):
+        cache.ensure(path, sha, ULAW)
+    assert cache.get(sha, ULAW) is None and not any(cache.root.rglob("*.wav"))

@@ -168,3 +168,17 @@ def test_bad_lint_tables_are_refused(bad):
 def test_findings_carry_the_contract_fields():
     f = rules_fired(sine(700, 2.0, RATE, dbfs=-30))["loudness"]
     assert set(f.model_dump()) == {"address", "rule", "severity", "value", "limit", "unit", "message"}
+
+
+def test_header_promising_data_that_is_not_there_is_truncated_not_empty(tmp_path):
+    data = encode(clean(), RATE)
+    path = tmp_path / "hollow.wav"
+    path.write_bytes(data[:44])  # the header of a 2.2 s file, no sample data
+    m = measure_file(path)
+    assert m.empty and m.truncated
+    assert [(f.rule, f.severity) for f in lint("a", m, LintRules())] == [("truncated", "error")]
+
+
+def test_quiet_but_not_silent_audio_below_the_gate():
+    f = rules_fired(sine(1000, 1.0, RATE, dbfs=-75))["loudness"]
+    assert f.value is None and "-70 LUFS gate" in f.message

@@ -239,3 +239,37 @@ def test_render_never_exceeds_the_ceiling(level, target, ceiling, encoding, freq
     assert true_peak(y.samples, 8000) <= ceiling + 0.005
     if facts.target_reached:
         assert facts.loudness == pytest.approx(target, abs=0.1)
+
+
+@pytest.mark.parametrize("master_format", ["wav", "flac", "ogg", "mp3", "aiff", "au"])
+def test_every_master_format_renders_to_telephony(tmp_path, master_format):
+    rate = 44100 if master_format == "mp3" else 48000
+    # 997 Hz, not 1 kHz: 1 kHz at 8 kHz repeats the same 8 sample values, so G.711's
+    # steps make its level move in 0.15 dB jumps (why test tones are 997 Hz)
+    x = sine(997, 1.5, rate, dbfs=-18, channels=2)
+    master = write(tmp_path / f"m.{master_format}", x, rate, master_format)
+    data, facts = render_bytes(master, recipe(format="wav", encoding="ulaw", sample_rate=8000, channels=1,
+                                              loudness=-19))
+    y = decode_bytes(data)
+    assert (y.sample_rate, y.channels, y.encoding) == (8000, 1, "ulaw")
+    assert facts.loudness == pytest.approx(-19, abs=0.1) and facts.target_reached
+    assert peak_frequency(y.samples, 8000) == pytest.approx(997, abs=8)
+
+
+@pytest.mark.parametrize("settings", [
+    {"format": "wav", "encoding": "alaw", "sample_rate": 8000, "channels": 1},
+    {"format": "au", "sample_rate": 8000, "channels": 1},
+    {"format": "aiff", "encoding": "pcm_16", "sample_rate": 16000},
+    {"format": "flac", "sample_rate": 22050, "channels": 1},
+    {"format": "mp3", "sample_rate": 16000, "channels": 1},
+    {"format": "ogg", "sample_rate": 16000, "channels": 2},
+])
+def test_renditions_are_what_the_uploader_will_see(tmp_path, settings):
+    # the project's own inspection (what providers are told) agrees with the facts
+    from reconciler.audio import inspect_bytes
+
+    master = write(tmp_path / "m.wav", sine(440, 1.0, 48000, dbfs=-12, channels=2), 48000)
+    data, facts = render_bytes(master, resolve_recipe(AudioSettings(**settings)))
+    info = inspect_bytes(data)
+    assert (info.format, info.sample_rate, info.channels) == (facts.format, facts.sample_rate, facts.channels)
+    assert info.duration == pytest.approx(facts.duration, abs=0.08)
