@@ -254,3 +254,25 @@ def test_json_schema_covers_library_use_overrides_and_ignores():
     ):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(tomllib.loads(bad), schema)
+
+
+def test_recipe_tables_compose_library_then_instance_then_override():
+    """The hook for `audio` recipes: library < instance-wide value < per-instance override."""
+    from reconciler.library import compose
+
+    lib = {"file": "m.wav", "audio": {"format": "wav", "loudness": -16}, "description": "lib"}
+    inst = {"type": "directory", "audio": {"sample_rate": 8000, "loudness": -18}}
+    assert compose(lib, inst, None)["audio"] == {"format": "wav", "loudness": -18, "sample_rate": 8000}
+    got = compose(lib, inst, {"audio": {"loudness": -20}, "description": "over"})
+    assert got == {"file": "m.wav", "description": "over",
+                   "audio": {"format": "wav", "loudness": -20, "sample_rate": 8000}}
+    assert compose(lib, {"type": "directory"}, None) == lib  # nothing instance-wide: the library's
+    assert lib["audio"] == {"format": "wav", "loudness": -16}  # inputs untouched
+
+
+def test_validate_prints_the_library_warnings(ws, run_cli):
+    cfg = ws(LIB + instance("prod", 'use = ["welcome", "greeting"]'))
+    code, out, err = run_cli("validate", "-c", str(cfg))
+    assert code == 0, err
+    assert "Warning: providers.prod.use: pattern 'greeting' matches no [library] prompt" in out
+    assert "Warning: library.test-beep: the library prompt 'test-beep' is used by no instance" in out
