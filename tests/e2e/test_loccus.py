@@ -511,3 +511,27 @@ def test_the_example_config_validates_plans_and_applies(tmp_path, em, run_cli):
     assert em.by_handle("welcome").alias == "IVR prompt"
     code, out, err = run_cli("plan", "-c", str(cfg), "--detailed-exitcode")
     assert code == 0 and "No changes." in out
+
+
+def test_drift_verify_content_needs_the_local_file_only_for_the_sample_rate(em, ws, cli, applied, wav):
+    """`drift` reads no audio file; with --verify-content on a provider that stores a
+    converted copy, the sample rate is compared with the local master where there is
+    one, and a missing one is named in a warning while the rest is still checked."""
+    code, out, err = cli("drift", "--verify-content")
+    assert code == 0, out + err
+    em.console_replace_file("welcome", wav(0.5, rate=16000, seed=7))  # same duration, another rate
+    code, out, _ = cli("drift", "--verify-content", "--json")
+    assert code == 2
+    (item,) = json.loads(out)["drift"]
+    assert item["address"] == "voice.welcome" and item["kind"] == "content_changed"
+    assert "sample rate 8000 Hz → 16000 Hz" in item["detail"]
+
+    (ws.root / "audio" / "welcome.wav").unlink()
+    code, out, _ = cli("drift", "--verify-content", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["drift"] == []
+    assert ("voice.welcome: sample rate not compared: it needs the local file audio/welcome.wav, "
+            "which is missing; duration was compared") in report["warnings"]
+    em.console_replace_file("hold-music", wav(2.5, rate=8000, seed=8))  # the duration still counts
+    code, out, _ = cli("drift", "--verify-content", "--json")
+    assert code == 2 and [d["address"] for d in json.loads(out)["drift"]] == ["voice.hold"]
