@@ -160,3 +160,26 @@ def test_compare_errors(env):
     env.ws.lock.write_text("not = [valid")
     code, _, err = env.cli("compare", "stage", "prod")
     assert code == 1 and "corrupt" in err and "Traceback" not in err
+
+
+def test_the_environments_example_runs(tmp_path, run_cli):
+    import shutil
+    from pathlib import Path
+
+    examples = Path(__file__).parents[2] / "examples"
+    shutil.copytree(examples / "quickstart" / "audio", tmp_path / "quickstart" / "audio")
+    shutil.copytree(examples / "environments", tmp_path / "environments",
+                    ignore=shutil.ignore_patterns("build", "reconciler.lock"))
+    cfg = str(tmp_path / "environments" / "reconciler.toml")
+    code, out, err = run_cli("validate", "-c", cfg)
+    assert code == 0 and "5 asset(s) on 2 instance(s)" in out and "Warning" not in out, out + err
+    assert run_cli("apply", "-c", cfg, "--auto-approve", "--target", "stage.*")[0] == 0
+    code, out, _ = run_cli("compare", "-c", cfg, "stage", "prod")
+    assert code == 2 and "Out of step: 2 prompt(s) differ" in out
+    assert run_cli("apply", "-c", cfg, "--auto-approve")[0] == 0
+    code, out, _ = run_cli("compare", "-c", cfg, "stage", "prod")
+    assert code == 0, out
+    assert "goodbye: only on stage (prod does not carry it)" in out
+    assert "welcome: description differs" in out
+    built = tmp_path / "environments" / "build"
+    assert sorted(p.name for p in (built / "prod").glob("*.wav")) == ["hold-music.wav", "welcome.wav"]
