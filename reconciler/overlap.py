@@ -33,7 +33,11 @@ def _forms(path: Path) -> set[Path]:
 
 def _inside(child: Path, folder: Path) -> bool:
     """Whether `child` is `folder` or lies under it, in any of their forms."""
-    return any(c == f or f in c.parents for c in _forms(child) for f in _forms(folder))
+    return _within(_forms(child), _forms(folder))
+
+
+def _within(child_forms: set[Path], folder_forms: set[Path]) -> bool:
+    return any(c == f or f in c.parents for c in child_forms for f in folder_forms)
 
 
 def _protected_paths(desired: Desired) -> Iterable[tuple[Path, str]]:
@@ -56,10 +60,17 @@ def check_overlaps(desired: Desired, providers: Mapping[str, Provider], file: st
     """Raise ConfigError naming both sides and the way out, or return."""
     problems: list[str] = []
     roots = {name: root for name, p in providers.items() if (root := p.local_root()) is not None}
+    # each path resolved once: a library master carried by many instances is one file
+    protected: dict[Path, str] = {}
+    if roots:
+        for path, what in _protected_paths(desired):
+            protected.setdefault(path, what)
+    forms = {path: _forms(path) for path in protected}
     for name, root in roots.items():
         where = f"providers.{name}.path"
-        for path, what in _protected_paths(desired):
-            if _inside(path, root):
+        root_forms = _forms(root)
+        for path, what in protected.items():
+            if _within(forms[path], root_forms):
                 problems.append(
                     f"{where}: the folder {root} holds {what}; instance '{name}' owns every audio file in "
                     "its folder (prune, deletes and uploads act there), so it could overwrite or delete it"
