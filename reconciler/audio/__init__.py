@@ -18,7 +18,7 @@ Module map (issue 11, API in AUDIO_CONTRACT.md):
 - render   RenditionFacts, Rendition, render_bytes
 - cache    RenditionCache (content-addressed, atomic)
 - measure  Measurements, measure_file, measure_samples
-- lint     RULES, LintRules, Finding, lint
+- lint     RULES, LintRules, Finding, lint; lint_file (measure + lint, undecodable -> `truncated`)
 
 Deviations from the contract: none. Additions: AudioDecodeError.reason
 ("undecodable" | "empty" | "truncated"); RenditionCache.ensure raises

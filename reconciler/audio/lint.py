@@ -26,6 +26,7 @@ without loading the audio stack.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -217,3 +218,23 @@ def lint(address: str, m: Measurements, rules: LintRules) -> list[Finding]:
         findings.append(Finding(address=address, rule=rule, severity=severity, value=value,
                                 limit=limit, unit=unit, message=message))
     return findings
+
+
+def lint_file(address: str, path: Path, rules: LintRules) -> tuple[Measurements | None, list[Finding]]:
+    """Measure a file and lint it. A file that cannot be decoded at all (an OGG
+    or MP3 cut short, a damaged FLAC: libsndfile cannot open them) has no
+    measurements; it is reported under the `truncated` rule, whose job is
+    "the audio is not all there", with the decoder's reason in the message."""
+    from reconciler.audio.errors import AudioDecodeError
+    from reconciler.audio.measure import measure_file
+
+    try:
+        m = measure_file(path)
+    except AudioDecodeError as exc:
+        rule = "empty" if exc.reason == "empty" else "truncated"
+        severity = getattr(rules, rule).severity
+        if severity == "off":
+            return None, []
+        return None, [Finding(address=address, rule=rule, severity=severity, value=None, limit=None, unit="",
+                              message=f"audio cannot be decoded: {exc}")]
+    return m, lint(address, m, rules)

@@ -182,3 +182,19 @@ def test_header_promising_data_that_is_not_there_is_truncated_not_empty(tmp_path
 def test_quiet_but_not_silent_audio_below_the_gate():
     f = rules_fired(sine(1000, 1.0, RATE, dbfs=-75))["loudness"]
     assert f.value is None and "-70 LUFS gate" in f.message
+
+
+def test_lint_file_reports_undecodable_audio_under_truncated(tmp_path):
+    from reconciler.audio.lint import lint_file
+
+    data = encode(sine(440, 2.0, RATE, dbfs=-16), RATE, "ogg")
+    path = tmp_path / "cut.ogg"
+    path.write_bytes(data[: len(data) // 2])
+    m, findings = lint_file("pbx.cut", path, LintRules())
+    assert m is None
+    assert [(f.rule, f.severity, f.address) for f in findings] == [("truncated", "error", "pbx.cut")]
+    assert "cannot be decoded" in findings[0].message and "cut.ogg" in findings[0].message
+    assert lint_file("a", path, LintRules.model_validate({"truncated": "off"})) == (None, [])
+    ok = write(tmp_path / "ok.wav", clean(), RATE)
+    m, findings = lint_file("a", ok, LintRules())
+    assert m is not None and m.duration == pytest.approx(2.2) and findings == []
