@@ -33,8 +33,14 @@ fi
 output() { printf '%s=%s\n' "$1" "$2" >> "${GITHUB_OUTPUT:-/dev/null}"; }
 summary() { if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then cat >> "$GITHUB_STEP_SUMMARY"; else cat > /dev/null; fi; }
 error() { echo "::error title=reconciler ${COMMAND}::$*" >&2; }
-# a file's text as a fenced block for Markdown, cut to stay far below GitHub's comment limit
-fenced() { echo '```'; head -c 20000 "$1"; echo; echo '```'; }
+# A file's text as a fenced block for Markdown, cut at $2 bytes (default 20000) so a
+# comment stays under GitHub's 65,536 characters (a byte never counts less than a character).
+fenced() {
+  local limit=${2:-20000} size
+  size=$(wc -c < "$1")
+  echo '```'; head -c "$limit" "$1"; echo; echo '```'
+  if [ "$size" -gt "$limit" ]; then echo "(cut: $((size - limit)) more bytes in the job log)"; fi
+}
 short() { printf '%.7s' "$1"; }
 
 # --- GitHub API ---------------------------------------------------------------
@@ -179,10 +185,26 @@ commit_lockfile() {
       return 0
     fi
     echo "push rejected (attempt $attempt); rebasing on origin/$branch" >&2
-    git -c user.name="$BOT_NAME" -c user.email="$BOT_EMAIL" pull --quiet --rebase origin "$branch"
+    if ! git -c user.name="$BOT_NAME" -c user.email="$BOT_EMAIL" pull --quiet --rebase origin "$branch"; then
+      git rebase --abort 2> /dev/null || true
+      break  # the lockfile changed on the branch meanwhile: a person must merge the two
+    fi
   done
-  error "could not push the lockfile commit to $branch; the providers were changed: commit $lock by hand"
+  lockfile_lost "$lock" "$branch"
   return 1
+}
+
+# The providers were changed but the lockfile could not be pushed: never lose it.
+lockfile_lost() {
+  {
+    echo "### :x: reconciler apply: the lockfile could not be pushed to $2"
+    echo
+    echo "The providers WERE changed. Commit this \`$1\` to $2 by hand (merge it with the"
+    echo "lockfile there if both changed), before anything else is applied."
+    echo
+    echo "<details><summary>$1</summary>"; echo; fenced "$1" 900000; echo; echo "</details>"
+  } | summary
+  error "could not push the lockfile commit to $2; the providers were changed: commit $1 by hand (it is in the job summary)"
 }
 
 # The reviewed plan could not be applied: plan afresh, show it, fail.
@@ -267,8 +289,9 @@ cmd_apply() {
         if [ "$code" != 0 ] && [ "$(digest "$lock")" = "$before" ]; then
           # refused (stale, edited) or failed before any action: nothing was applied
           cat "$WORK/apply.out"; cat "$WORK/apply.err" >&2
+          # short: the comment must also hold the fresh plan (up to 60,000 characters)
           reason="reconciler refused or failed to apply the reviewed plan:
-$(fenced "$WORK/apply.err")"
+$(fenced "$WORK/apply.err" 3000)"
         fi
       fi ;;
     *) error "plan-source must be merged-pr, file or fresh, not '$source'"; return 1 ;;
@@ -290,8 +313,12 @@ $(fenced "$WORK/apply.err")"
   # even a failed apply recorded what it did: that lockfile must reach git too
   commit_lockfile "$lock" "$pr"
   if [ "$COMMENT" = true ] && [ -n "$pr" ]; then
-    url=$(upsert_comment "$pr" "<!-- reconciler-apply config=$CONFIG -->" "$WORK/applied.md")
-    output comment-url "$url"
+    # the apply is done and recorded: a comment that cannot be posted does not undo that
+    if url=$(upsert_comment "$pr" "<!-- reconciler-apply config=$CONFIG -->" "$WORK/applied.md"); then
+      output comment-url "$url"
+    else
+      echo "::warning title=reconciler apply::could not comment on #$pr"
+    fi
   fi
   if [ "$code" != 0 ]; then
     error "reconciler apply failed (exit $code); the lockfile of what succeeded was committed"

@@ -303,3 +303,33 @@ def test_a_plan_without_changes_applies_and_commits_nothing(repo):
     assert repo.origin_head() == merge_sha  # no lockfile commit
     assert repo.account_files() == account_before
     assert "No changes" in applied.summary
+
+
+def test_a_push_race_rebases_the_lockfile_commit(repo):
+    """main moved (an unrelated commit) between the merge and the apply's push."""
+    ok(repo.pull_request(7, "feature"))
+    merge_sha = repo.merge(7, "feature")
+    (repo.dev / "NOTES.md").write_text("on-call: Ana\n")
+    other = repo.commit("notes")
+    repo.push("main")
+    ok(repo.push_event(merge_sha))
+    head = repo.origin_head()
+    assert git(repo.origin, "log", "-1", "--format=%P", head) == other  # rebased on top, nothing lost
+    assert git(repo.origin, "log", "-1", "--format=%an <%ae>", head) == BOT
+    assert "ivr.hold" in repo.origin_lock()["assets"]
+
+
+def test_a_lockfile_changed_meanwhile_is_never_lost(repo):
+    """The lockfile itself changed on main after the merge: the bot cannot
+    merge two lockfiles, so it fails and hands the applied one to a person."""
+    ok(repo.pull_request(7, "feature"))
+    merge_sha = repo.merge(7, "feature")
+    subprocess.run([RECONCILER, "state", "rm", "ivr.welcome"], cwd=repo.dev, check=True, capture_output=True)
+    other = repo.commit("forget welcome")
+    repo.push("main")
+    result = repo.push_event(merge_sha)
+    assert result.conclusion == "failure"
+    assert repo.origin_head() == other  # nothing half-merged was pushed
+    assert "hold.wav" in repo.account_files()  # the providers were changed ...
+    assert "the lockfile could not be pushed to main" in result.summary  # ... and the lockfile is handed over
+    assert '[assets."ivr.hold"]' in result.summary
