@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from reconciler.audio import file_digest
 from reconciler.config import did_you_mean, load_config
 from reconciler.errors import ReconcilerError
-from reconciler.inputs import real_path
+from reconciler.inputs import InputError, real_path
 from reconciler.lockfile import LockEntry, read_lockfile
 from reconciler.model import Desired
 
@@ -164,16 +164,27 @@ def compare(
     return result
 
 
-def _declared(desired: Desired, instance: str, base: Path, warnings: list[str]) -> dict[str, Declared]:
+def _local_sha(path: Path, hashes: dict[Path, str | None]) -> str | None:
+    """sha256 of a local file, read once per comparison; None when it cannot be read."""
+    if path not in hashes:
+        try:
+            hashes[path] = file_digest(path)[0]
+        except (OSError, InputError):
+            hashes[path] = None
+    return hashes[path]
+
+
+def _declared(
+    desired: Desired, instance: str, base: Path, warnings: list[str], hashes: dict[Path, str | None]
+) -> dict[str, Declared]:
     """key -> what the config declares; content hashed from the local file where
     it can be read (each file once), else unknown with a warning naming it."""
     out: dict[str, Declared] = {}
     for asset in desired.instances[instance].assets.values():
         sha: str | None = asset.sha256 if asset.content_known else None
         if sha is None and asset.file is not None:
-            try:
-                sha = file_digest(asset.file)[0]
-            except OSError:
+            sha = _local_sha(asset.file, hashes)
+            if sha is None:
                 warnings.append(
                     f"{asset.address}: local file {os.path.relpath(asset.file, base)} is not available; "
                     "its content was compared between the lockfile records only"
@@ -200,7 +211,8 @@ def compare_config(config_path: Path, a: str, b: str) -> Comparison:
     records = tuple(
         {address.split(".", 1)[1]: e for address, e in lock.for_instance(n).items()} for n in (a, b)
     )
-    declared = (_declared(desired, a, base, warnings), _declared(desired, b, base, warnings))
+    hashes: dict[Path, str | None] = {}
+    declared = tuple(_declared(desired, n, base, warnings, hashes) for n in (a, b))
     types = (desired.instances[a].type, desired.instances[b].type)
     result = compare(a, b, records, declared, types=types)  # type: ignore[arg-type]
     result.warnings = warnings + result.warnings
