@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from reconciler.audio import sha256_bytes
 from reconciler.errors import NotFoundError, PlanError, ProviderError, ReconcilerError
 from reconciler.inputs import MAX_AUDIO_BYTES, InputError, read_file
-from reconciler.lockfile import LockEntry, LockfileStore, utc_now
+from reconciler.lockfile import LockEntry, LockfileStore, RecipeRecord, RenditionRecord, utc_now
 from reconciler.model import Desired, DesiredAsset, RemoteAsset, is_content_hash
 from reconciler.plan import Action, Change, Plan, ReplaceStrategy
 from reconciler.providers.base import Provider
@@ -47,22 +47,56 @@ class ApplyReport:
             setattr(self, attr, getattr(self, attr) + 1)
 
 
+def rendition_records(asset: DesiredAsset) -> tuple[RecipeRecord | None, RenditionRecord | None]:
+    """The recipe identity and the rendition uploaded, for the lockfile."""
+    r = asset.rendition
+    if r is None:
+        return None, None
+    facts = r.facts
+    recipe = RecipeRecord(
+        key=r.recipe_key, encoders=r.encoders,
+        settings={k: v for k, v in r.recipe.items() if v is not None},
+    )
+    rendition = RenditionRecord(
+        sha256=asset.sha256, size=asset.size, format=facts.format or (asset.audio.format if asset.audio else ""),
+        encoding=facts.encoding, sample_rate=facts.sample_rate, channels=facts.channels,
+        duration=facts.duration, loudness=facts.loudness, true_peak=facts.true_peak,
+    )
+    return recipe, rendition
+
+
 def lock_entry(asset: DesiredAsset, remote: RemoteAsset, *, name: str | None = None,
                superseded: list[str] | None = None, provider_type: str,
-               description: str | None = None) -> LockEntry:
+               description: str | None = None, previous: LockEntry | None = None) -> LockEntry:
+    """The record of `asset` as applied. The top level describes the file in git
+    (the master); `recipe` and `rendition` what was rendered from it and uploaded.
+    `previous`: the record of a change that uploaded nothing (a rename); its
+    rendition is kept when master and recipe are unchanged, because the remote
+    still holds those bytes even if a newer encoder would render others."""
+    master = asset.master
+    recipe, rendition = rendition_records(asset)
+    if (
+        previous is not None and previous.rendition is not None and recipe is not None
+        and previous.recipe is not None and previous.recipe.key == recipe.key
+        and previous.sha256 == asset.source_sha256
+    ):
+        recipe, rendition = previous.recipe, previous.rendition
+    facts = master.facts if master is not None else None
     return LockEntry(
         instance=asset.instance,
         type=provider_type,
         remote_id=remote.remote_id,
         name=name or asset.name,
         description=asset.description if description is None else description,
-        sha256=asset.sha256,
-        size=asset.size,
+        sha256=asset.source_sha256,
+        size=master.size if master is not None else asset.size,
         applied_at=utc_now(),
         protect=asset.protect,
-        duration=asset.audio.duration if asset.audio else None,
-        format=asset.audio.format if asset.audio else None,
+        duration=facts.duration if facts else asset.audio.duration if asset.audio else None,
+        format=facts.format if facts else asset.audio.format if asset.audio else None,
         superseded=superseded or [],
+        recipe=recipe,
+        rendition=rendition,
     )
 
 
@@ -190,8 +224,9 @@ class Applier:
             # the plan's `after`: an `ignore_changes` field keeps what the remote has
             name, description = self._target_fields(asset, change)
             remote = await provider.update(change.remote_id, name=name, description=description)
+            previous = self.store.state.assets.get(change.address) if self.store.state else None
             self._record(asset, remote or RemoteAsset(remote_id=change.remote_id, name=name),
-                         name=name, description=description)
+                         name=name, description=description, previous=previous)
             return f" [id={(remote.remote_id if remote else change.remote_id)}]"
         if change.action is Action.REPLACE:
             return await self._replace(provider, change)

@@ -38,7 +38,9 @@ def file_hashes(desired: Desired) -> dict[str, str]:
     base = real_path(desired.config_path).parent
     out: dict[str, str] = {}
     for asset in desired.all_assets():
-        if asset.file is not None:
+        if asset.master is not None:  # the file in git, not its rendition in the cache
+            out[os.path.relpath(asset.master.path, base)] = asset.master.sha256
+        elif asset.file is not None:
             out[os.path.relpath(asset.file, base)] = asset.sha256
     return dict(sorted(out.items()))
 

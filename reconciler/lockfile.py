@@ -53,8 +53,41 @@ def utc_now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+class RecipeRecord(BaseModel):
+    """The recipe identity a rendition was made with: the normalised `audio`
+    settings (`key`, what plans decide on) and the encoder versions that shaped
+    its bytes (recorded for the record; a new version alone never plans a replace)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(description="Canonical string of the normalised audio settings.")
+    encoders: str = Field(description="Versions of the libraries that shaped the bytes.")
+    settings: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="The normalised recipe, field by field (to say what changed)."
+    )
+
+
+class RenditionRecord(BaseModel):
+    """The rendition that was uploaded: what the remote holds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: str
+    size: int
+    format: str
+    encoding: str | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    duration: float | None = None
+    loudness: float | None = Field(default=None, description="Integrated loudness, LUFS (ITU-R BS.1770).")
+    true_peak: float | None = Field(default=None, description="True peak, dBTP.")
+
+
 class LockEntry(BaseModel):
-    """What was last applied at one address."""
+    """What was last applied at one address. `sha256`, `size`, `duration` and
+    `format` describe the local file in git (the master); where an `audio`
+    recipe is declared, `recipe` and `rendition` record what was rendered from
+    it and uploaded."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -73,6 +106,25 @@ class LockEntry(BaseModel):
     # crash mid-replace leaves them here, and the next plan deletes them
     superseded: list[str] = Field(default_factory=list)
     extra: dict[str, str] = Field(default_factory=dict)
+    recipe: RecipeRecord | None = None
+    rendition: RenditionRecord | None = None
+
+    # what the remote holds: the rendition where there is one, else the file itself
+    @property
+    def uploaded_sha256(self) -> str:
+        return self.rendition.sha256 if self.rendition is not None else self.sha256
+
+    @property
+    def uploaded_size(self) -> int:
+        return self.rendition.size if self.rendition is not None else self.size
+
+    @property
+    def uploaded_duration(self) -> float | None:
+        return self.rendition.duration if self.rendition is not None else self.duration
+
+    @property
+    def uploaded_format(self) -> str | None:
+        return self.rendition.format if self.rendition is not None else self.format
 
 
 class Lockfile(BaseModel):

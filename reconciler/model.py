@@ -62,8 +62,57 @@ def is_content_hash(identity: str) -> bool:
     return ":" not in identity
 
 
+class SoundFacts(BaseModel):
+    """Measured facts of one audio file (a master or a rendition), for plans
+    and the lockfile. Every field may be unknown."""
+
+    model_config = ConfigDict(frozen=True)
+
+    format: str | None = None
+    encoding: str | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    duration: float | None = None  # seconds
+    loudness: float | None = None  # integrated LUFS (ITU-R BS.1770)
+    true_peak: float | None = None  # dBTP
+
+
+class MasterAudio(BaseModel):
+    """The file in git that a rendition is made from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path
+    file: str  # as the config names it (relative to the config file)
+    sha256: str
+    size: int
+    facts: SoundFacts
+
+
+class RenditionInfo(BaseModel):
+    """The recipe an asset is rendered with and what it produced. Plans are
+    decided on (master sha256, `recipe_key`), never on the rendition's bytes:
+    an encoder upgrade that shifts a few bytes changes nothing."""
+
+    model_config = ConfigDict(frozen=True)
+
+    recipe_key: str
+    recipe: dict[str, Any]  # the normalised recipe's fields, to say what changed
+    encoders: str  # versions of the libraries that shaped the bytes
+    facts: SoundFacts
+    target_reached: bool = True
+    notes: tuple[str, ...] = ()
+
+
 class DesiredAsset(BaseModel):
-    """One declared asset, with the facts read from its local file."""
+    """One declared asset, with the facts read from its local file.
+
+    `file`, `sha256`, `size` and `audio` always describe the bytes that are
+    uploaded: the master itself, or — where an `audio` recipe is declared —
+    its rendition in the cache (`master` and `rendition` then say where it
+    came from). Providers, markers and adoption therefore work on the
+    uploaded bytes without knowing renditions exist.
+    """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
@@ -83,6 +132,15 @@ class DesiredAsset(BaseModel):
     # False when loaded without reading audio (`load_config(read_audio=False)`):
     # sha256 and size are then unknown, never to be planned with
     content_known: bool = True
+    master: MasterAudio | None = None  # set when the uploaded bytes are a rendition
+    rendition: RenditionInfo | None = None
+    # lint rules for this asset (reconciler.audio.lint.LintRules), None: not linted by plan
+    lint: Any = None
+
+    @property
+    def source_sha256(self) -> str:
+        """The identity of the content in git: the master's sha256 where there is a rendition."""
+        return self.master.sha256 if self.master is not None else self.sha256
 
 
 class DesiredInstance(BaseModel):

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    computed_field,
+    model_serializer,
+)
+
+from reconciler.model import SoundFacts
 
 PLAN_FORMAT_VERSION = 1
 
@@ -39,8 +48,24 @@ SYMBOLS = {
 }
 
 
+class MasterState(BaseModel):
+    """The master a rendition is made from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str | None = Field(default=None, description="The master, relative to the config file.")
+    sha256: str
+    size: int | None = None
+    facts: SoundFacts = Field(default_factory=SoundFacts)
+
+
+# shown only where known: a plan without renditions reads exactly as before they existed
+AUDIO_KEYS = ("master", "recipe", "audio")
+
+
 class AssetState(BaseModel):
-    """The facts about an asset a plan compares and shows."""
+    """The facts about an asset a plan compares and shows. The top-level facts
+    describe the bytes uploaded (the rendition, where there is one)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -51,6 +76,20 @@ class AssetState(BaseModel):
     duration: float | None = None
     format: str | None = None
     sample_rate: int | None = None
+    master: MasterState | None = Field(default=None, description="Where the uploaded bytes are a rendition: its master.")
+    recipe: str | None = Field(default=None, description="The rendition's recipe key (normalised `audio` settings).")
+    audio: SoundFacts | None = Field(
+        default=None, description="Measured facts of the uploaded bytes (encoding, channels, LUFS, dBTP)."
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_unknown_audio(self, handler: SerializerFunctionWrapHandler):  # no annotation: keeps the schema
+        data = handler(self)
+        if isinstance(data, dict):
+            for key in AUDIO_KEYS:
+                if data.get(key, 0) is None:
+                    del data[key]
+        return data
 
 
 class Change(BaseModel):

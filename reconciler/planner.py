@@ -23,6 +23,7 @@ from reconciler.audio import EXTENSIONS
 from reconciler.compare import (
     audio_drift,
     compare_content,
+    content_change,
     desired_state,
     entry_drift,
     recorded_state,
@@ -122,6 +123,10 @@ class _InstancePlanner:
         self.unsafe: list[str] = []
 
     def change(self, address: str, action: Action, reason: str, **kw) -> Change:
+        asset = self.assets.get(address)
+        if action in (Action.CREATE, Action.REPLACE) and asset is not None and asset.rendition is not None:
+            # what the render could not do (a loudness target held back by the true-peak ceiling)
+            kw["notes"] = [*kw.get("notes", []), *asset.rendition.notes]
         c = Change(address=address, instance=self.instance, provider_type=self.type, action=action, reason=reason, **kw)
         self.changes.append(c)
         return c
@@ -273,9 +278,11 @@ class _InstancePlanner:
         # the config decides for a declared asset; the record only guards orphans
         protect = asset.protect
         content_drift = any(k in drift for k in ("content_changed", "size_changed"))
-        if asset.sha256 != entry.sha256 or content_drift:
-            reason = "content_changed" if asset.sha256 != entry.sha256 else "remote_content_changed"
-            self.plan_replace(address, entry, before, after, reason, drift, protect)
+        # decided on (master sha256, recipe key): a re-render that shifts bytes is no change
+        local = content_change(asset, entry)
+        if local is not None or content_drift:
+            reason, notes = local if local is not None else ("remote_content_changed", [])
+            self.plan_replace(address, entry, before, after, reason, drift, protect, extra_notes=notes)
             return
         # ignore_changes: what is there now stands for an ignored field (no update,
         # no replace, no record change); only a replace uploads the config's values
@@ -305,7 +312,7 @@ class _InstancePlanner:
             what = "rename" if rename and not self.caps.can_rename else "change a description"
             self.plan_replace(
                 address, entry, before, after, "cannot_update_in_place", drift, protect,
-                extra_note=f"{self.type} cannot {what} in place",
+                extra_notes=[f"{self.type} cannot {what} in place"],
             )
             return
         notes = ["put back: edited outside reconciler"] if drift else []
@@ -324,7 +331,7 @@ class _InstancePlanner:
 
     def plan_replace(
         self, address: str, entry: LockEntry, before: AssetState, after: AssetState,
-        reason: str, drift: list[str], protect: bool, extra_note: str | None = None,
+        reason: str, drift: list[str], protect: bool, extra_notes: Sequence[str] = (),
     ) -> None:
         renaming = before.name != after.name
         taken = [r.remote_id for r in self.by_name.get(after.name, []) if r.remote_id not in self.recorded_ids]
@@ -353,7 +360,7 @@ class _InstancePlanner:
             return
         strategy = replace_strategy(self.caps, renaming=renaming or id_moves)
         changes_id = strategy is not ReplaceStrategy.OVERWRITE or id_moves
-        notes = [extra_note] if extra_note else []
+        notes = [*extra_notes]
         if strategy is ReplaceStrategy.OVERWRITE and id_moves:
             notes.append(f"the new bytes are written as {new_id} and {entry.remote_id} is deleted")
         else:

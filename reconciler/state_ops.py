@@ -18,6 +18,7 @@ import tomli_w
 from pydantic import ValidationError
 
 from reconciler import engine
+from reconciler.applier import rendition_records
 from reconciler.audio import sha256_bytes
 from reconciler.compare import DURATION_TOLERANCE
 from reconciler.config import ConfigFile, did_you_mean, load_config, read_toml
@@ -218,6 +219,12 @@ async def import_asset(
                 data = await provider.download(remote_id)
                 remote = remote.model_copy(update={"sha256": sha256_bytes(data), "size": len(data)})
     sha, size, verified, warnings = _content(asset, remote)
+    rendition_fields = {}
+    if asset.rendition is not None and sha == asset.sha256:
+        # it holds (or is trusted to hold) this rendition: record its master and recipe
+        recipe, rendition = rendition_records(asset)
+        rendition_fields = {"recipe": recipe, "rendition": rendition}
+        sha, size = asset.source_sha256, asset.master.size if asset.master else size
     entry = LockEntry(
         instance=asset.instance,
         type=desired.instances[asset.instance].type,
@@ -230,6 +237,7 @@ async def import_asset(
         protect=asset.protect,
         duration=remote.duration if remote and remote.duration is not None else None,
         format=remote.format if remote else None,
+        **rendition_fields,
     )
     with LockfileStore(desired.lockfile_path, **(lock or {})) as store:
         assert store.state is not None

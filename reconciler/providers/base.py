@@ -41,6 +41,12 @@ LocalPath = Annotated[str, AfterValidator(_local_path)]
 ASSET_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
+def suggested_format(formats: frozenset[str]) -> str:
+    """The rendition format to suggest for a provider: WAV where accepted (lossless, what
+    telephony platforms play), else the first accepted one."""
+    return "wav" if "wav" in formats else sorted(formats)[0]
+
+
 class Capabilities(BaseModel):
     """What a provider type can do. The planner and applier consult only this."""
 
@@ -73,7 +79,8 @@ class Capabilities(BaseModel):
     max_concurrency: int = 4
     # max_concurrency is a documented hard limit: --parallelism may only lower it
     hard_concurrency_limit: bool = False
-    max_bytes: int | None = None
+    max_bytes: int | None = None  # per uploaded file (the rendition, where there is one)
+    # the audio formats the API accepts (seed documents, PROVIDERS.md)
     formats: frozenset[str] = ALL_FORMATS
     name_max_length: int | None = None
     description_max_length: int | None = None
@@ -215,14 +222,19 @@ class Provider(ABC):
         caps = self.capabilities
         problems: list[str] = []
         if caps.max_bytes is not None and asset.size > caps.max_bytes:
-            problems.append(
-                f"{asset.size:,} bytes is over the {self.type_name} limit of {caps.max_bytes:,} bytes"
-            )
+            if asset.rendition is not None:
+                problems.append(
+                    f"its rendition ({asset.rendition.recipe_key}) is {asset.size:,} bytes, over the "
+                    f"{self.type_name} limit of {caps.max_bytes:,} bytes: choose a smaller recipe in its "
+                    "`audio` table (e.g. sample_rate = 8000, channels = 1, encoding = \"ulaw\", or "
+                    "format = \"mp3\" where accepted) or shorten the master"
+                )
+            else:
+                problems.append(
+                    f"{asset.size:,} bytes is over the {self.type_name} limit of {caps.max_bytes:,} bytes"
+                )
         if asset.audio and asset.audio.format not in caps.formats:
-            allowed = ", ".join(sorted(f.upper() for f in caps.formats))
-            problems.append(
-                f"format {asset.audio.format.upper()} is not accepted by {self.type_name} (accepted: {allowed})"
-            )
+            problems.append(self._format_problem(asset))
         if caps.name_max_length and len(asset.name) > caps.name_max_length:
             problems.append(
                 f"name is {len(asset.name)} characters, over the {caps.name_max_length} allowed"
@@ -233,6 +245,24 @@ class Provider(ABC):
                 f"{caps.description_max_length} allowed"
             )
         return problems
+
+    def _format_problem(self, asset: DesiredAsset) -> str:
+        """A refused format, with the `audio` line that fixes it."""
+        caps = self.capabilities
+        assert asset.audio is not None
+        fmt = asset.audio.format
+        allowed = ", ".join(sorted(f.upper() for f in caps.formats))
+        fix = suggested_format(caps.formats)
+        if asset.rendition is not None:
+            return (
+                f"its `audio` recipe renders {fmt.upper()}, which {self.type_name} does not accept "
+                f"(accepted: {allowed}); set `format = \"{fix}\"` in that `audio` table"
+            )
+        return (
+            f"format {fmt.upper()} is not accepted by {self.type_name} (accepted: {allowed}); the file "
+            f"would be uploaded as it is: add `audio = {{ format = \"{fix}\" }}` to the asset (or to "
+            f"[providers.{self.instance}]) to upload a {fix.upper()} rendition of it instead"
+        )
 
     def asset_warnings(self, asset: DesiredAsset) -> list[str]:
         """Things about this asset the user should know but that do not stop a

@@ -142,6 +142,8 @@ class LoccusProvider(HttpProvider):
         lists_duration=True,
         max_batch=1,
         max_concurrency=4,
+        # the seed uploads an MP3 and downloads WAV; nothing documents other formats
+        formats=frozenset({"wav", "mp3"}),
         name_max_length=HANDLE_MAX,
         description_max_length=ALIAS_MAX,
         notes=(

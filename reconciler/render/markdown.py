@@ -13,8 +13,9 @@ from __future__ import annotations
 import html
 from collections import Counter, defaultdict
 
-from reconciler.plan import SYMBOLS, Action, Change, Plan
-from reconciler.render.facts import human_size
+from reconciler.model import SoundFacts
+from reconciler.plan import SYMBOLS, Action, AssetState, Change, Plan
+from reconciler.render.facts import describe_master, describe_rendition, human_size
 from reconciler.render.text import HEADLINES, REASONS, summary_line
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -164,6 +165,62 @@ def warnings_section(plan: Plan, room: int) -> list[str]:
     return ["> [!WARNING]", *bounded([f"> - {cell(w)}" for w in plan.warnings], room, "warning(s)", "> ")]
 
 
+def compact_audio(state: AssetState | None) -> str:
+    """"WAV/ulaw 8 kHz 1 ch -16.0 LUFS" for a table cell; "—" when nothing is known."""
+    if state is None:
+        return "—"
+    facts = state.audio or SoundFacts(format=state.format, sample_rate=state.sample_rate)
+    parts = ["/".join(p for p in ((facts.format or "").upper(), facts.encoding or "") if p)]
+    if facts.sample_rate:
+        rate = facts.sample_rate / 1000
+        parts.append(f"{rate:g} kHz")
+    if facts.channels:
+        parts.append(f"{facts.channels} ch")
+    if facts.loudness is not None:
+        parts.append(f"{facts.loudness:.1f} LUFS")
+    if facts.true_peak is not None:
+        parts.append(f"{facts.true_peak:.1f} dBTP")
+    text = " ".join(p for p in parts if p)
+    return cell(text) if text else "—"
+
+
+def audio_section(plan: Plan, room: int) -> list[str]:
+    """One row per change that uploads a rendition (or replaces one): the compact
+    audio facts of what the remote holds and of what it will hold."""
+    rows = [
+        f"| `{cell(c.address)}` | {html.escape(SYMBOLS[c.action])} | {compact_audio(c.before)} | "
+        f"{compact_audio(c.after)} |"
+        for c in plan.changes
+        if c.action in (Action.CREATE, Action.REPLACE, Action.ADOPT)
+        and any(s is not None and s.master is not None for s in (c.before, c.after))
+    ]
+    if not rows:
+        return []
+    lines = ["#### Audio", "", "| address | | audio before | audio after |", "|---|---|---|---|"]
+    shown = bounded(rows, room, "rendition(s)")
+    if shown and shown[-1].startswith("- …"):
+        shown.insert(-1, "")
+    return lines + shown
+
+
+def _audio_rows(change: Change) -> list[str]:
+    rows = []
+    before, after = change.before, change.after
+    def master(s: AssetState | None) -> str:
+        if s is None or s.master is None:
+            return "—"
+        name = f"`{cell(s.master.file)}` " if s.master.file else f"`{s.master.sha256[:12]}` "
+        return name + cell(describe_master(s.master.facts))
+    def rendition(s: AssetState | None) -> str:
+        return cell(describe_rendition(s.audio)) if s is not None and s.master is not None and s.audio else "—"
+    if any(s is not None and s.master is not None for s in (before, after)):
+        rows.append(f"| master | {master(before)} | {master(after)} |")
+        rows.append(f"| rendition | {rendition(before)} | {rendition(after)} |")
+        recipe = lambda s: f"`{cell(s.recipe)}`" if s is not None and s.recipe else "—"  # noqa: E731
+        rows.append(f"| recipe | {recipe(before)} | {recipe(after)} |")
+    return rows
+
+
 def change_details(change: Change) -> str:
     reason = REASONS.get(change.reason, change.reason)
     title = f"<code>{html.escape(SYMBOLS[change.action])} {html.escape(change.address)}</code> "
@@ -186,6 +243,7 @@ def change_details(change: Change) -> str:
         if change.before and change.after and old is not None and new is not None and old != new:
             shown_new = f"**{shown_new}**"
         rows.append(f"| {label} | {fact(field, old)} | {shown_new} |")
+    rows += _audio_rows(change)
     if rows:
         lines += ["| | before | after |", "|---|---|---|", *rows, ""]
     for note in change.notes:
@@ -205,7 +263,10 @@ def render_markdown(plan: Plan, *, budget: int = DEFAULT_BUDGET) -> str:
     else:
         head += ["**No changes.** Remote state matches the configuration.", ""]
     room = int(budget * SECTION_SHARE)
-    sections = (refusal_section(plan), summary_table(plan), remote_id_caution(plan, room), drift_section(plan, room), warnings_section(plan, room))
+    sections = (
+        refusal_section(plan), summary_table(plan), remote_id_caution(plan, room), audio_section(plan, room),
+        drift_section(plan, room), warnings_section(plan, room),
+    )
     for section in sections:
         if section:
             head += [*section, ""]

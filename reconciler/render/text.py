@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from reconciler.plan import SYMBOLS, Action, Change, Plan
-from reconciler.render.facts import attribute_diff, present, show
+from reconciler.render.facts import (
+    attribute_diff,
+    audio_diff,
+    master_line,
+    present,
+    rendition_line,
+    show,
+    show_audio,
+)
 
 COLOURS = {
     Action.CREATE: "green",
@@ -37,6 +45,9 @@ REASONS = {
     "superseded": "left over from a replace",
     "protect_changed": "protect changed; only the lockfile record is updated",
     "record_outdated": "the remote already matches; only the lockfile record is updated",
+    "master_changed": "the master audio changed",
+    "recipe_changed": "the audio recipe changed",
+    "master_and_recipe_changed": "the master audio and the audio recipe changed",
 }
 
 
@@ -58,6 +69,7 @@ def _change_lines(change: Change, style) -> list[str]:
     rid = f" [id={change.remote_id}]" if change.remote_id else ""
     lines = [f"  # {change.address} {headline}{rid}" + (f" ({reason})" if reason else "")]
     lines.append(style(f"{symbol:>3} {change.address}", change.action) + (" (protected)" if change.protect else ""))
+    lines += _rendition_lines(change)
     if change.action in (Action.CREATE, Action.ADOPT) and change.before is None:
         for field, value in present(change.after):
             lines.append(style(f"      + {field:<11} = {show(field, value)}", Action.CREATE))
@@ -67,9 +79,30 @@ def _change_lines(change: Change, style) -> list[str]:
     else:
         for field, old, new in attribute_diff(change.before, change.after):
             lines.append(style(f"      ~ {field:<11} = {show(field, old)} -> {show(field, new)}", Action.UPDATE))
+        for field, old, new in audio_diff(change.before, change.after):
+            lines.append(style(f"      ~ {field:<11} = {show_audio(field, old)} -> {show_audio(field, new)}", Action.UPDATE))
     for note in change.notes:
         loud = "remote id" in note and "will change" in note
         lines.append(("      ! " if loud else "      # ") + note)
+    return lines
+
+
+def _rendition_lines(change: Change) -> list[str]:
+    """master -> rendition, and the rendition it replaces."""
+    if change.action not in (Action.CREATE, Action.ADOPT, Action.REPLACE):
+        return []
+    after, before = change.after, change.before
+    lines = []
+    if after is not None and (master := master_line(after)):
+        lines.append(f"      {master}")
+        lines.append(f"      → {rendition_line(after)}")
+        was = rendition_line(before) if before is not None else None
+        if change.action is Action.REPLACE and was and was != rendition_line(after):
+            lines.append(f"        (was {was.removeprefix('rendition ')})")
+        elif change.action is Action.REPLACE and before is not None and before.master is None:
+            lines.append("        (was the file uploaded as it is)")
+    elif change.action is Action.REPLACE and before is not None and before.master is not None:
+        lines.append(f"      (was {rendition_line(before) or 'a rendition'}; now the file is uploaded as it is)")
     return lines
 
 
