@@ -10,13 +10,26 @@ import asyncio
 import functools
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
 import click
 
 from reconciler import __version__, engine
-from reconciler.config import DEFAULT_CONFIG, load_config
+from reconciler.cli_options import (  # noqa: F401  (re-exported for the command modules)
+    CURRENT,
+    Invocation,
+    command_prefix,
+    common_options,
+    current,
+    echo,
+    group_options,
+    no_color_env,
+    use_color,
+    with_config,
+)
+from reconciler.config import load_config
 from reconciler.durations import format_duration, parse_duration
 from reconciler.errors import ReconcilerError
 from reconciler.inputs import write_failure
@@ -37,7 +50,7 @@ class ReconcilerGroup(click.Group):
     """Catches every ReconcilerError in one place: `Error: ...`, exit 1."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        debug = "--debug" in (args if args is not None else sys.argv[1:])
+        CURRENT.set(None)  # one invocation's options never leak into the next (tests run many)
         try:
             rv = super().main(args, prog_name or "reconciler", complete_var, standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else 0
@@ -48,9 +61,9 @@ class ReconcilerGroup(click.Group):
             exc.show()
             code = 1
         except ReconcilerError as exc:
-            if debug:
+            if current().debug:
                 raise
-            click.echo(f"Error: {exc.render()}", err=True)
+            click.echo(f"Error: {with_config(exc.render())}", err=True)
             code = 1
         except KeyboardInterrupt:
             click.echo("Interrupted. The lockfile holds every action that completed.", err=True)
@@ -58,29 +71,6 @@ class ReconcilerGroup(click.Group):
         if standalone_mode:
             sys.exit(code)
         return code
-
-
-def use_color(no_color: bool) -> bool:
-    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
-
-
-def common_options(func):
-    """-c/--config, -v/--verbose, --debug, --no-color on every command."""
-
-    @click.option(
-        "-c", "--config", "config_path", type=click.Path(path_type=Path), default=DEFAULT_CONFIG,
-        show_default=True, help="Path to reconciler.toml.",
-    )
-    @click.option("-v", "--verbose", count=True, help="Log each provider call (secrets redacted).")
-    @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
-    @click.option("--no-color", is_flag=True, help="Never colour the output (NO_COLOR is honoured too).")
-    @functools.wraps(func)
-    def wrapper(*args, verbose: int, debug: bool, **kwargs):
-        level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
-        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
-        return func(*args, **kwargs)
-
-    return wrapper
 
 
 target_option = click.option(
@@ -167,6 +157,7 @@ def render_plan(plan: Plan, output_format: str, *, color: bool) -> str:
 
 @click.group(cls=ReconcilerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
+@group_options
 def cli() -> None:
     """Terraform for telephony audio: plan and apply IVR prompts to provider accounts."""
 
@@ -196,13 +187,16 @@ def plan(
     if out_path is not None and not result.refused:
         write_saved_plan(out_path, result)
     rendered = render_plan(result, output_format, color=use_color(no_color))
-    click.echo(rendered, nl=False)
+    if output_format == "json":
+        click.echo(rendered, nl=False)  # data: exactly as planned
+    else:
+        echo(rendered, nl=False)
     write_step_summary(no_step_summary, lambda: rendered if output_format == "markdown" else render_markdown(result))
     if result.refused:  # shown above, so the user sees what --force would do
         raise refusal_error(result)
     if out_path is not None:  # on stderr unless text, so JSON and Markdown stay clean on stdout
-        click.echo(f"\nSaved the plan to {out_path}. To apply exactly this plan: reconciler apply {out_path}",
-                   err=output_format != "text")
+        echo(f"\nSaved the plan to {out_path}. To apply exactly this plan: "
+             f"`reconciler apply {shlex.quote(str(out_path))}`", err=output_format != "text")
     return 2 if detailed_exitcode and result.has_changes else 0
 
 
@@ -218,15 +212,21 @@ VERBS = {
 class ApplyProgress:
     """Terraform-style lines; a progress bar as well on a terminal."""
 
-    def __init__(self, tty: bool) -> None:
+    def __init__(self, tty: bool, color: bool) -> None:
         self.tty = tty
+        self.color = color
         self.progress = None
 
     def begin(self, total: int) -> None:
         if self.tty and total:
+            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-            self.progress = Progress(TextColumn("Applying"), BarColumn(), MofNCompleteColumn(), transient=True)
+            # --no-color and NO_COLOR reach the bar too (rich colours it otherwise)
+            console = Console(file=sys.stdout, no_color=not self.color)
+            self.progress = Progress(
+                TextColumn("Applying"), BarColumn(), MofNCompleteColumn(), transient=True, console=console
+            )
             self.task = self.progress.add_task("apply", total=total)
             self.progress.start()
 
@@ -267,10 +267,10 @@ def apply(config_path: Path, targets: tuple[str, ...], verify_content: bool, aut
                            refused=[o for o, on in (("--target", targets), ("--verify-content", verify_content), ("--force", force)) if on])
     desired = load_config(config_path)
     color = use_color(no_color)
-    progress = ApplyProgress(tty=sys.stdout.isatty())
+    progress = ApplyProgress(tty=sys.stdout.isatty(), color=color)
 
     def confirm(planned: Plan) -> bool:
-        click.echo(render_text(planned, color=color))
+        echo(render_text(planned, color=color))
         if not auto_approve:
             if not sys.stdin.isatty():
                 raise ReconcilerError(
@@ -306,10 +306,10 @@ def apply_saved(plan_file: Path, config_path: Path, *, parallelism: int | None, 
         )
     saved = read_saved_plan(plan_file)
     desired = load_config(config_path)
-    progress = ApplyProgress(tty=sys.stdout.isatty())
+    progress = ApplyProgress(tty=sys.stdout.isatty(), color=color)
 
     def start(planned: Plan) -> None:
-        click.echo(render_text(planned, color=color))
+        echo(render_text(planned, color=color))
         progress.begin(len(planned.actionable))
 
     store = LockfileStore(desired.lockfile_path, timeout=lock_timeout, on_wait=waiting_message)
@@ -326,13 +326,13 @@ def apply_saved(plan_file: Path, config_path: Path, *, parallelism: int | None, 
 
 def finish_apply(outcome: engine.ApplyOutcome, color: bool) -> int:
     if outcome.plan.refused:
-        click.echo(render_text(outcome.plan, color=color), nl=False)
+        echo(render_text(outcome.plan, color=color), nl=False)
         raise refusal_error(outcome.plan)
     if outcome.report is None:
         if outcome.plan.has_changes:
             click.echo("Apply cancelled.")
             return 1
-        click.echo(render_text(outcome.plan, color=color), nl=False)
+        echo(render_text(outcome.plan, color=color), nl=False)
         return 0
     r = outcome.report
     line = f"Apply complete: {r.added} added, {r.changed} changed, {r.replaced} replaced, {r.destroyed} destroyed"
@@ -340,7 +340,7 @@ def finish_apply(outcome: engine.ApplyOutcome, color: bool) -> int:
     if r.errors:
         click.echo("")
         for err in r.errors:
-            click.echo(f"Error: {err}", err=True)
+            echo(f"Error: {err}", err=True)
         click.echo(line.replace("Apply complete", "Apply failed"), err=True)
         click.echo("The lockfile records every action that succeeded; fix the errors and apply again.", err=True)
         return 1
@@ -392,9 +392,9 @@ prune = false                         # true: also delete files neither declared
 
 
 @cli.command()
-@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=DEFAULT_CONFIG, show_default=True, help="Where to write the starter config.")
-def init(config_path: Path) -> int:
-    """Write a commented starter reconciler.toml."""
+@common_options
+def init(config_path: Path, no_color: bool) -> int:
+    """Write a commented starter reconciler.toml (at -c PATH, default ./reconciler.toml)."""
     folder = config_path.parent
     if not os.path.isdir(folder):  # os.path: False, never an exception, for any odd path
         what = "is not a folder" if os.path.lexists(folder) else "(its folder) does not exist"
@@ -412,7 +412,7 @@ def init(config_path: Path) -> int:
             f"cannot write {config_path}: {write_failure(exc, config_path)}",
             hint="Pick a path in a writable folder with -c.",
         ) from None
-    click.echo(f"Wrote {config_path}. Declare your assets in it, then run `reconciler plan -c {config_path}`.")
+    click.echo(f"Wrote {config_path}. Declare your assets in it, then run `{command_prefix()} plan`.")
     return 0
 
 
@@ -428,7 +428,8 @@ def size_limit(n: int | None) -> str:
 
 
 @cli.command(name="providers")
-def providers_cmd() -> int:
+@common_options
+def providers_cmd(config_path: Path, no_color: bool) -> int:
     """List provider types and their capabilities."""
     from rich.console import Console
     from rich.table import Table
@@ -449,7 +450,7 @@ def providers_cmd() -> int:
         )
     # a pipe has no width: rich's default of 80 would truncate every column
     width = None if sys.stdout.isatty() else 200
-    Console(no_color="NO_COLOR" in os.environ, width=width).print(table)
+    Console(no_color=no_color or no_color_env(), width=width).print(table)
     return 0
 
 

@@ -18,7 +18,9 @@ from reconciler import state_ops
 from reconciler.cli import (
     cli,
     common_options,
+    echo,
     format_options,
+    group_options,
     lock_timeout_option,
     step_summary_option,
     target_option,
@@ -49,7 +51,10 @@ def drift(
     """Compare the lockfile with the providers (read-only). Exit 0 none, 2 drift, 1 error."""
     report = asyncio.run(drift_mod.check_drift(config_path, targets=targets, verify_content=verify_content))
     rendered = DRIFT_RENDERERS[output_format](report)
-    click.echo(rendered, nl=False)
+    if output_format == "json":
+        click.echo(rendered, nl=False)
+    else:
+        echo(rendered, nl=False)
     write_step_summary(no_step_summary, lambda: rendered if output_format == "markdown" else render_drift_markdown(report))
     return 2 if report.has_drift else 0
 
@@ -70,11 +75,12 @@ def import_cmd(config_path: Path, address: str, remote_id: str, no_color: bool, 
     click.echo(f"Imported {result.address} (remote id {result.entry.remote_id}, name '{result.entry.name}'): {result.verified}.")
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    click.echo("Run `reconciler plan` to see what apply would change for it.")
+    echo("Run `reconciler plan` to see what apply would change for it.")
     return 0
 
 
 @cli.group()
+@group_options
 def state() -> None:
     """Inspect and edit the lockfile without touching any provider."""
 
@@ -141,7 +147,8 @@ def output(config_path: Path, as_json: bool, no_color: bool) -> int:
     show_default=True, help="Folder to write config, lockfile and plan JSON Schemas into.",
 )
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when the files in --out-dir are out of date.")
-def schema(out_dir: Path, check: bool) -> int:
+@common_options
+def schema(out_dir: Path, check: bool, config_path: Path, no_color: bool) -> int:
     """Generate JSON Schemas for the config, the lockfile and the JSON plan."""
     if check:
         stale = schema_mod.outdated(out_dir)

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from reconciler import environments
-from reconciler.cli import cli, common_options, render_plan, use_color
+from reconciler.cli import cli, common_options, echo, render_plan, use_color
 from reconciler.render.compare import (
     render_compare_json,
     render_compare_markdown,
@@ -37,7 +37,11 @@ FORMAT = click.Choice(["text", "json", "markdown"])
 def compare(config_path: Path, instance_a: str, instance_b: str, output_format: str, no_color: bool) -> int:
     """Offline: where instances A and B differ (config + lockfile). Exit 0 in step, 2 differ, 1 error."""
     result = environments.compare_config(config_path, instance_a, instance_b)
-    click.echo(COMPARE_RENDERERS[output_format](result), nl=False)
+    rendered = COMPARE_RENDERERS[output_format](result)
+    if output_format == "json":
+        click.echo(rendered, nl=False)
+    else:
+        echo(rendered, nl=False)
     return 0 if result.in_step else 2
 
 
@@ -45,10 +49,13 @@ def compare(config_path: Path, instance_a: str, instance_b: str, output_format: 
 @click.argument("plan_file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--format", "output_format", type=FORMAT, default="text", show_default=True,
               help="text (like Terraform), json (versioned schema) or markdown (a PR comment).")
-@click.option("--no-color", is_flag=True, help="Never colour the output (NO_COLOR is honoured too).")
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
-def show(plan_file: Path, output_format: str, no_color: bool, debug: bool) -> int:
+@common_options
+def show(plan_file: Path, output_format: str, no_color: bool, config_path: Path) -> int:
     """Render a saved plan (from `plan --out`) without planning again; refuses an edited one."""
     plan = read_saved_plan(plan_file)
-    click.echo(render_plan(plan, output_format, color=use_color(no_color)), nl=False)
+    rendered = render_plan(plan, output_format, color=use_color(no_color))
+    if output_format == "json":
+        click.echo(rendered, nl=False)
+    else:
+        echo(rendered, nl=False)
     return 0

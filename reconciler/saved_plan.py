@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -127,7 +128,7 @@ def read_saved_plan(path: Path) -> Plan:
 def _stale(source: str, reasons: list[str]) -> UnsafePlanError:
     return UnsafePlanError(
         f"the saved plan {source} is stale:\n" + "\n".join(f"  - {r}" for r in reasons),
-        hint=f"Make a new plan with `reconciler plan --out {source}`, review it, and apply that.",
+        hint=f"Make a new plan with `reconciler plan --out {shlex.quote(source)}`, review it, and apply that.",
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import stat
 from pathlib import Path
@@ -33,6 +34,8 @@ from reconciler.providers.base import Capabilities, LocalPath, Provider, Provide
 
 INDEX_FILE = ".reconciler-index.json"
 MAX_INDEX_BYTES = 64 * 1024 * 1024  # descriptions of ~100,000 files; a bigger one is ignored
+
+log = logging.getLogger(__name__)
 
 
 class DirectorySettings(ProviderSettings):
@@ -67,6 +70,10 @@ class DirectoryProvider(Provider):
     @property
     def root(self) -> Path:
         return real_path(self.base_dir / self.settings.path)
+
+    @property
+    def label(self) -> str:
+        return f"directory {self.instance}"
 
     def local_root(self) -> Path:
         return self.base_dir / self.settings.path
@@ -111,6 +118,11 @@ class DirectoryProvider(Provider):
 
     # --- operations -----------------------------------------------------
     async def list(self) -> list[RemoteAsset]:
+        assets = self._list()
+        log.info("%s: list %s -> %d audio file(s)", self.label, self.root, len(assets))
+        return assets
+
+    def _list(self) -> list[RemoteAsset]:
         try:
             is_dir = stat.S_ISDIR(os.stat(self.root).st_mode)
         except FileNotFoundError:
@@ -196,6 +208,7 @@ class DirectoryProvider(Provider):
             self._set_description(filename, asset.description)
         except OSError as exc:
             raise self._error(exc, "create") from None
+        log.info("%s: create %s (%d bytes)", self.label, filename, len(data))
         return self._remote(filename, data, asset.description)
 
     async def overwrite(self, remote_id: str, asset: DesiredAsset, data: bytes) -> RemoteAsset:
@@ -210,6 +223,8 @@ class DirectoryProvider(Provider):
             self._set_description(filename, asset.description)
         except OSError as exc:
             raise self._error(exc, "overwrite") from None
+        moved = f" (was {remote_id})" if filename != remote_id else ""
+        log.info("%s: overwrite %s%s (%d bytes)", self.label, filename, moved, len(data))
         return self._remote(filename, data, asset.description)
 
     async def update(self, remote_id: str, *, name: str, description: str) -> RemoteAsset:
@@ -232,6 +247,8 @@ class DirectoryProvider(Provider):
             raise self._error(exc, "update", NotFoundError) from None
         except OSError as exc:
             raise self._error(exc, "update") from None
+        renamed = f" -> {filename}" if filename != remote_id else ""
+        log.info("%s: update %s%s (description %r)", self.label, remote_id, renamed, description)
         return self._remote(filename, data, description)
 
     def _read_file(self, path: Path, operation: str) -> bytes:
@@ -250,6 +267,8 @@ class DirectoryProvider(Provider):
             raise self._error(exc, "delete") from None
         if remote_id in self._read_index():
             self._set_description(remote_id, None)
+        log.info("%s: delete %s", self.label, remote_id)
 
     async def download(self, remote_id: str) -> bytes:
+        log.info("%s: download %s", self.label, remote_id)
         return self._read_file(self.root / remote_id, "download")

@@ -375,7 +375,7 @@ def test_validate_rejects_text_named_mp3(ws, cli):
 def test_init_writes_a_starter_and_refuses_to_overwrite(tmp_path, run_cli):
     cfg = tmp_path / "reconciler.toml"
     code, out, err = run_cli("init", "-c", str(cfg))
-    assert code == 0 and cfg.exists() and "reconciler plan" in out
+    assert code == 0 and cfg.exists() and f"`reconciler -c {cfg} plan`" in out
     starter = cfg.read_text()
     assert starter.lstrip().startswith("#")
     code, out, err = run_cli("validate", "-c", str(cfg))
@@ -482,7 +482,7 @@ def test_error_name_taken_by_unmanaged_content(applied, broken):
     applied.audio("extra.wav", make_wav(seed=10))
     (applied.target / "extra.wav").write_bytes(make_wav(seed=11))  # someone else's file
     applied.write(toml({**THREE, "extra": {"file": "audio/extra.wav"}}))
-    broken("local.extra", "name 'extra'", "extra.wav", "reconciler import", commands=("plan", "apply"))
+    broken("local.extra", "name 'extra'", "extra.wav", f"`reconciler -c {applied.config} import local.extra extra.wav`", commands=("plan", "apply"))
     assert (applied.target / "extra.wav").read_bytes() == make_wav(seed=11)
 
 

@@ -87,7 +87,7 @@ def test_stale_when_config_changed(three):
     three.assets["welcome"]["description"] = "Edited again after review"
     three.write()
     refused(three, f"the saved plan {three.plan_file} is stale", "the config", "changed since the plan was made",
-            f"reconciler plan --out {three.plan_file}")
+            f"`reconciler -c {three.config} plan --out {three.plan_file}`")
 
 
 def test_stale_when_an_audio_file_changed(three):

@@ -194,7 +194,7 @@ def test_same_name_other_bytes_is_a_conflict(ws, emulator, server, run_cli):
     code, _, err = plan(run_cli, ws)
     assert code == 1
     assert "Error:" in err and "different content (checked by sha256)" in err
-    assert f"reconciler import main.welcome {rid}" in err
+    assert f"`reconciler -c {ws.config} import main.welcome {rid}`" in err
     assert "Traceback" not in err
 
 
@@ -217,7 +217,7 @@ def test_import_a_standard_media_asset(ws, emulator, server, run_cli):
     ws.write(toml(server.url, {"greeting": {"standard_id": GREETING}}))
     code, _, err = plan(run_cli, ws)
     assert code == 1 and "content that cannot be compared" in err
-    assert f"reconciler import main.greeting {rid}" in err
+    assert f"`reconciler -c {ws.config} import main.greeting {rid}`" in err
     code, out, err = run_cli("import", "-c", str(ws.config), "main.greeting", rid)
     assert code == 0, out + err
     assert "not verified (the asset has no local file to compare)" in out + err

@@ -145,7 +145,7 @@ def test_import_different_content_is_replaced_next(project):
     project.remote.mkdir()
     (project.remote / "welcome.wav").write_bytes(make_wav(0.05, seed=99))
     code, _, err = project.cli("plan")
-    assert code == 1 and "reconciler import ivr.welcome welcome.wav" in err  # the way out it names
+    assert code == 1 and f"`reconciler -c {project.config} import ivr.welcome welcome.wav`" in err  # the way out it names
     out = imported(project, "ivr.welcome", "welcome.wav")
     assert "content differs from the local file" in out
     assert "Warning: the remote content differs from the local file: the next plan will replace it" in out

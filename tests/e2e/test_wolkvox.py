@@ -209,7 +209,7 @@ def test_orphan_is_a_manual_action_and_apply_succeeds(applied, cli, emulator, se
     assert "!" in out and "wv.goodbye" in out
     assert "needs manual action" in out
     assert "remove 'goodbye.wav' by hand in wolkvox Manager" in out
-    assert "reconciler state rm wv.goodbye" in out
+    assert f"`reconciler -c {applied.config} state rm wv.goodbye`" in out
     assert "Plan: 0 to add, 0 to change, 0 to replace, 0 to destroy. 1 manual action(s) need a person." in out
 
     code, out, err = cli("apply", "--auto-approve")
