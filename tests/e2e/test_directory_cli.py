@@ -537,7 +537,7 @@ def test_debug_shows_the_traceback(applied, run_cli):
 def test_config_not_found(tmp_path, run_cli):
     code, _, err = run_cli("plan", "-c", str(tmp_path / "missing.toml"))
     assert code == 1
-    assert_one_error(err, "missing.toml", "not found", "reconciler init")
+    assert_one_error(err, "missing.toml", "not found", f"`reconciler -c {tmp_path / 'missing.toml'} init`")
 
 
 def test_target_folder_is_a_file(ws, cli):
