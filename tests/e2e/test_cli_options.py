@@ -92,6 +92,13 @@ def test_global_options_in_both_positions_on_every_command(run_cli, project, pos
         assert needle in out + err, (argv, out, err)
         assert "No such option" not in err and "Traceback" not in err
         seen.add(command[0])
+    # show renders a saved plan; -c and the rest are accepted there too
+    plan_file = tmp_path / f"plan-{position}.json"
+    assert run_cli("plan", "-c", str(project), "--out", str(plan_file))[0] == 0
+    argv = [*flags, "show", str(plan_file)] if position == "before" else ["show", str(plan_file), *flags]
+    code, out, err = run_cli(*argv)
+    assert code == 0 and "No changes." in out, out + err
+    seen.add("show")
     # init writes where -c points, in either position
     target = tmp_path / f"new-{position}" / "reconciler.toml"
     target.parent.mkdir()
