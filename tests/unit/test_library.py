@@ -276,3 +276,15 @@ def test_validate_prints_the_library_warnings(ws, run_cli):
     assert code == 0, err
     assert "Warning: providers.prod.use: pattern 'greeting' matches no [library] prompt" in out
     assert "Warning: library.test-beep: the library prompt 'test-beep' is used by no instance" in out
+
+
+def test_an_override_clears_a_field_the_provider_cannot_keep(ws, monkeypatch):
+    monkeypatch.setenv("PLUSOFON_TOKEN", "t")
+    d = load_config(ws(LIB + '\n[providers.plus]\ntype = "plusofon"\nuse = ["welcome"]\n'
+                       '[providers.plus.assets.welcome]\ndescription = ""\n'))
+    assert d.asset("plus.welcome").description == ""
+
+
+def test_override_typo_names_the_override_and_suggests(ws):
+    text = error(ws(LIB + instance("p", 'use = ["*"]') + "[providers.p.assets.welcome]\nprotec = true\n"))
+    assert "providers.p.assets.welcome (over library.welcome).protec: unknown key (did you mean 'protect'?)" in text
