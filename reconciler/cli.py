@@ -2,21 +2,27 @@
 
 Exit codes: 0 success; 1 error; 2 (`plan --detailed-exitcode`) changes
 present. Usage errors exit 1 too, so 2 always means "changes".
+
+Start-up time is part of the interface (`reconciler --version` and a small
+plan should feel instant): this module imports only click and what every
+command needs; each command imports the engine, the config loader, the
+renderers it uses when it runs, and the command modules registered on `cli`
+(`cli_gitops`, `cli_team`) are imported the first time a command is looked up.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import os
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from reconciler import __version__, engine
+from reconciler import __version__
 from reconciler.cli_options import (  # noqa: F401  (re-exported for the command modules)
     CURRENT,
     Invocation,
@@ -29,25 +35,50 @@ from reconciler.cli_options import (  # noqa: F401  (re-exported for the command
     use_color,
     with_config,
 )
-from reconciler.config import load_config
 from reconciler.durations import format_duration, parse_duration
 from reconciler.errors import ReconcilerError
 from reconciler.inputs import write_failure
-from reconciler.lockfile import LockfileStore, read_lockfile
-from reconciler.plan import Action, Change, Plan
-from reconciler.providers import PROVIDERS
-from reconciler.render.json import render_json
-from reconciler.render.markdown import render_markdown
-from reconciler.render.text import render_text, summary_line
-from reconciler.safety import refusal_error
-from reconciler.saved_plan import apply_saved_plan, read_saved_plan, write_saved_plan
 from reconciler.step_summary import append_step_summary
+
+if TYPE_CHECKING:
+    from reconciler import engine
+    from reconciler.plan import Change, Plan
 
 log = logging.getLogger(__name__)
 
+# modules whose commands register themselves on `cli` when imported
+COMMAND_MODULES = ("reconciler.cli_gitops", "reconciler.cli_team")
+
+
+def summary_line(plan: Plan) -> str:
+    from reconciler.render.text import summary_line as line
+
+    return line(plan)
+
 
 class ReconcilerGroup(click.Group):
-    """Catches every ReconcilerError in one place: `Error: ...`, exit 1."""
+    """Catches every ReconcilerError in one place: `Error: ...`, exit 1.
+    Commands of COMMAND_MODULES are loaded when a command is looked up, so
+    `--version` never imports them."""
+
+    _loaded = False
+
+    def _load_commands(self) -> None:
+        if not ReconcilerGroup._loaded:
+            ReconcilerGroup._loaded = True
+            import importlib
+
+            for module in COMMAND_MODULES:
+                importlib.import_module(module)
+
+    def get_command(self, ctx, cmd_name):
+        if cmd_name not in self.commands:
+            self._load_commands()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx):
+        self._load_commands()
+        return super().list_commands(ctx)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         CURRENT.set(None)  # one invocation's options never leak into the next (tests run many)
@@ -149,9 +180,15 @@ def write_step_summary(no_step_summary: bool, render) -> None:
 
 def render_plan(plan: Plan, output_format: str, *, color: bool) -> str:
     if output_format == "json":
+        from reconciler.render.json import render_json
+
         return render_json(plan)
     if output_format == "markdown":
+        from reconciler.render.markdown import render_markdown
+
         return render_markdown(plan)
+    from reconciler.render.text import render_text
+
     return render_text(plan, color=color)
 
 
@@ -179,19 +216,27 @@ def plan(
     no_color: bool, output_format: str, force: bool, out_path: Path | None, no_step_summary: bool,
 ) -> int:
     """Show what apply would change."""
+    from reconciler import engine
+    from reconciler.config import load_config
+    from reconciler.lockfile import read_lockfile
+    from reconciler.safety import refusal_error
+
     desired = load_config(config_path)
     recorded = read_lockfile(desired.lockfile_path)
-    result = asyncio.run(
+    result = engine.run(
         engine.plan_once(desired, recorded, targets=targets, verify_content=verify_content, force=force)
     )
     if out_path is not None and not result.refused:
+        from reconciler.saved_plan import write_saved_plan
+
         write_saved_plan(out_path, result)
     rendered = render_plan(result, output_format, color=use_color(no_color))
     if output_format == "json":
         click.echo(rendered, nl=False)  # data: exactly as planned
     else:
         echo(rendered, nl=False)
-    write_step_summary(no_step_summary, lambda: rendered if output_format == "markdown" else render_markdown(result))
+    write_step_summary(no_step_summary, lambda: rendered if output_format == "markdown" else render_plan(
+        result, "markdown", color=False))
     if result.refused:  # shown above, so the user sees what --force would do
         raise refusal_error(result)
     if out_path is not None:  # on stderr unless text, so JSON and Markdown stay clean on stdout
@@ -200,12 +245,12 @@ def plan(
     return 2 if detailed_exitcode and result.has_changes else 0
 
 
-VERBS = {
-    Action.CREATE: ("Creating...", "Creation complete"),
-    Action.UPDATE: ("Modifying...", "Modifications complete"),
-    Action.REPLACE: ("Replacing...", "Replacement complete"),
-    Action.DELETE: ("Destroying...", "Destruction complete"),
-    Action.ADOPT: ("Adopting...", "Adoption complete"),
+VERBS = {  # by Action value (a StrEnum: Action.CREATE == "create")
+    "create": ("Creating...", "Creation complete"),
+    "update": ("Modifying...", "Modifications complete"),
+    "replace": ("Replacing...", "Replacement complete"),
+    "delete": ("Destroying...", "Destruction complete"),
+    "adopt": ("Adopting...", "Adoption complete"),
 }
 
 
@@ -265,6 +310,11 @@ def apply(config_path: Path, targets: tuple[str, ...], verify_content: bool, aut
         return apply_saved(plan_file, config_path, parallelism=parallelism, color=use_color(no_color),
                            lock_timeout=lock_timeout,
                            refused=[o for o, on in (("--target", targets), ("--verify-content", verify_content), ("--force", force)) if on])
+    from reconciler import engine
+    from reconciler.config import load_config
+    from reconciler.lockfile import LockfileStore
+    from reconciler.render.text import render_text
+
     desired = load_config(config_path)
     color = use_color(no_color)
     progress = ApplyProgress(tty=sys.stdout.isatty(), color=color)
@@ -285,7 +335,7 @@ def apply(config_path: Path, targets: tuple[str, ...], verify_content: bool, aut
     store = LockfileStore(desired.lockfile_path, timeout=lock_timeout, on_wait=waiting_message)
     with store:
         try:
-            outcome = asyncio.run(
+            outcome = engine.run(
                 engine.plan_and_apply(
                     desired, store, targets=targets, verify_content=verify_content,
                     parallelism=parallelism, confirm=confirm, listener=progress, force=force,
@@ -304,6 +354,12 @@ def apply_saved(plan_file: Path, config_path: Path, *, parallelism: int | None, 
             f"{', '.join(refused)} cannot be combined with a saved plan: the plan file fixes what is applied",
             hint="Pass those options to `reconciler plan --out FILE` instead.",
         )
+    from reconciler import engine
+    from reconciler.config import load_config
+    from reconciler.lockfile import LockfileStore
+    from reconciler.render.text import render_text
+    from reconciler.saved_plan import apply_saved_plan, read_saved_plan
+
     saved = read_saved_plan(plan_file)
     desired = load_config(config_path)
     progress = ApplyProgress(tty=sys.stdout.isatty(), color=color)
@@ -315,7 +371,7 @@ def apply_saved(plan_file: Path, config_path: Path, *, parallelism: int | None, 
     store = LockfileStore(desired.lockfile_path, timeout=lock_timeout, on_wait=waiting_message)
     with store:
         try:
-            outcome = asyncio.run(
+            outcome = engine.run(
                 apply_saved_plan(saved, desired, store, source=str(plan_file), parallelism=parallelism,
                                  listener=progress, on_start=start)
             )
@@ -325,6 +381,9 @@ def apply_saved(plan_file: Path, config_path: Path, *, parallelism: int | None, 
 
 
 def finish_apply(outcome: engine.ApplyOutcome, color: bool) -> int:
+    from reconciler.render.text import render_text
+    from reconciler.safety import refusal_error
+
     if outcome.plan.refused:
         echo(render_text(outcome.plan, color=color), nl=False)
         raise refusal_error(outcome.plan)
@@ -352,6 +411,8 @@ def finish_apply(outcome: engine.ApplyOutcome, color: bool) -> int:
 @common_options
 def validate(config_path: Path, no_color: bool) -> int:
     """Check the config and every audio file offline."""
+    from reconciler.config import load_config
+
     desired = load_config(config_path)
     assets = desired.all_assets()
     click.echo(
@@ -434,6 +495,8 @@ def providers_cmd(config_path: Path, no_color: bool) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from reconciler.providers import PROVIDERS
+
     table = Table(title="Provider types")
     for col in ("type", "list", "download", "rename", "description", "delete", "batch", "concurrency", "max size", "formats"):
         # the type is what users copy into their config: never shorten it to "dire…"
@@ -452,10 +515,6 @@ def providers_cmd(config_path: Path, no_color: bool) -> int:
     width = None if sys.stdout.isatty() else 200
     Console(no_color=no_color or no_color_env(), width=width).print(table)
     return 0
-
-
-# drift, import, state, output, schema (and compare, show): registered on `cli` by importing them
-from reconciler import cli_gitops, cli_team  # noqa: E402, F401
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.config import DEFAULT_CONFIG
+from reconciler.defaults import DEFAULT_CONFIG
 
 # the HTTP library's own loggers: one line per request at INFO, which would
 # repeat our own line (`reconciler.providers.http`); shown only from -vv

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler import library as library_mod
 from reconciler.audio import NotAudioError, file_digest, inspect_bytes
+from reconciler.defaults import DEFAULT_CONFIG, DEFAULT_LOCKFILE  # noqa: E402, F401 (re-exported)
 from reconciler.errors import ConfigError
 from reconciler.inputs import (
     MAX_CONFIG_BYTES,
@@ -36,9 +37,6 @@ from reconciler.providers.base import (
     LocalPath,
     ProviderSettings,
 )
-
-DEFAULT_CONFIG = "reconciler.toml"
-DEFAULT_LOCKFILE = "reconciler.lock"
 
 
 class Settings(BaseModel):

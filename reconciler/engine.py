@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from reconciler import compare, planner
 from reconciler.applier import Applier, ApplyReport, Listener
@@ -21,6 +22,21 @@ from reconciler.lockfile import Lockfile, LockfileStore
 from reconciler.model import Desired, ObservedInstance, RemoteAsset, is_content_hash
 from reconciler.plan import Plan
 from reconciler.providers import PROVIDERS, Provider
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(coro)`, but the task itself returns nothing: asyncio builds
+    the repr of a finished task's result (its whole Plan: seconds at 10,000
+    assets) while it closes the loop, so the result travels beside the task."""
+    box: list[T] = []
+
+    async def main() -> None:
+        box.append(await coro)
+
+    asyncio.run(main())
+    return box[0]
 
 
 def build_providers(desired: Desired) -> dict[str, Provider]:

@@ -1,23 +1,56 @@
-"""The registry of provider types: one line per type."""
+"""The registry of provider types: one line per type.
+
+A provider module is imported the first time its type is asked for, not when
+the CLI starts: the HTTP providers pull in httpx (and, through it, rich and
+pygments), which a `directory`-only config or `reconciler --version` never
+needs. Iterating the registry (`reconciler providers`, the JSON Schema, a
+did-you-mean over every key) imports them all.
+"""
 
 from __future__ import annotations
 
-from reconciler.providers.base import Capabilities, Provider
-from reconciler.providers.directory import DirectoryProvider
-from reconciler.providers.exolve import ExolveProvider
-from reconciler.providers.loccus import LoccusProvider
-from reconciler.providers.plusofon import PlusofonProvider
-from reconciler.providers.soniox import SonioxProvider
-from reconciler.providers.wolkvox import WolkvoxProvider
+import importlib
+from collections.abc import Iterator, Mapping
 
-PROVIDERS: dict[str, type[Provider]] = {
-    DirectoryProvider.type_name: DirectoryProvider,
-    ExolveProvider.type_name: ExolveProvider,
-    LoccusProvider.type_name: LoccusProvider,
-    PlusofonProvider.type_name: PlusofonProvider,
-    SonioxProvider.type_name: SonioxProvider,
-    WolkvoxProvider.type_name: WolkvoxProvider,
+from reconciler.providers.base import Capabilities, Provider
+
+_REGISTRY: dict[str, str] = {
+    "directory": "reconciler.providers.directory:DirectoryProvider",
+    "exolve": "reconciler.providers.exolve:ExolveProvider",
+    "loccus": "reconciler.providers.loccus:LoccusProvider",
+    "plusofon": "reconciler.providers.plusofon:PlusofonProvider",
+    "soniox": "reconciler.providers.soniox:SonioxProvider",
+    "wolkvox": "reconciler.providers.wolkvox:WolkvoxProvider",
 }
+
+
+class _Providers(Mapping[str, type[Provider]]):
+    """type name -> provider class, each module imported on first use."""
+
+    def __init__(self, registry: dict[str, str]) -> None:
+        self._registry = registry
+        self._loaded: dict[str, type[Provider]] = {}
+
+    def __getitem__(self, type_name: str) -> type[Provider]:
+        cls = self._loaded.get(type_name)
+        if cls is None:
+            module, _, name = self._registry[type_name].partition(":")
+            cls = getattr(importlib.import_module(module), name)
+            assert cls.type_name == type_name, f"registry line {type_name!r} names {cls.type_name!r}"
+            self._loaded[type_name] = cls
+        return cls
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._registry)
+
+    def __len__(self) -> int:
+        return len(self._registry)
+
+    def __contains__(self, type_name: object) -> bool:
+        return type_name in self._registry
+
+
+PROVIDERS: Mapping[str, type[Provider]] = _Providers(_REGISTRY)
 
 
 def provider_class(type_name: str) -> type[Provider]:

@@ -1,0 +1,65 @@
+"""Start-up stays light: what `reconciler --version` and a `directory` plan
+import. Not a timing test (tests/bench/bench_scale.py prints the times): a
+heavy import that creeps back into the start-up path fails here, whatever
+the machine's speed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import sys, json
+sys.argv = ["reconciler", *json.loads(sys.argv[1])]
+from reconciler.cli import main
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+print("\\nMODULES=" + json.dumps(sorted(sys.modules)))
+sys.exit(code)
+"""
+
+
+def loaded(*args: str, cwd: Path | None = None) -> tuple[int, set[str]]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(list(args))], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=120, check=False)
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("MODULES="))
+    return proc.returncode, set(json.loads(line.removeprefix("MODULES=")))
+
+
+def top(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+def test_version_imports_no_models_no_http_no_audio_stack():
+    code, modules = loaded("--version")
+    assert code == 0
+    assert not top(modules) & {"pydantic", "httpx", "numpy", "rich", "mutagen", "soundfile", "asyncio", "filelock"}
+    assert not {m for m in modules if m.startswith("reconciler.providers")}
+
+
+def test_a_directory_plan_imports_no_http_provider_and_no_numpy(workspace, wav):
+    # no `audio` recipe: nothing to render, so nothing of the audio stack is needed
+    workspace.audio("welcome.wav", wav(0.1))
+    workspace.audio("hold.wav", wav(0.2, seed=3))
+    workspace.write('[providers.local]\ntype = "directory"\npath = "remote"\n'
+                    '[[providers.local.glob]]\npattern = "audio/*.wav"\n')
+    code, modules = loaded("plan", "-c", str(workspace.config))
+    assert code == 0
+    assert not top(modules) & {"httpx", "numpy", "rich", "deepdiff", "soundfile"}
+    providers = {m for m in modules if m.startswith("reconciler.providers.")}
+    assert providers <= {"reconciler.providers.base", "reconciler.providers.directory"}
+
+
+def test_every_command_is_still_registered():
+    code, modules = loaded("--help")
+    assert code == 0
+    assert {"reconciler.cli_gitops", "reconciler.cli_team"} <= modules
