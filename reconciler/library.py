@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler.errors import ConfigError
 from reconciler.inputs import InputError, glob_paths
-from reconciler.providers.base import ASSET_KEY, AssetSpec
+from reconciler.providers.base import ASSET_KEY, AssetSpec, GlobSpec, LocalPath
 
 # Asset fields that are tables composed in layers (library < instance < override)
 # rather than replaced whole. An instance-wide value of such a key (e.g. an
@@ -52,17 +52,15 @@ class LibraryAsset(AssetSpec):
     provider type accepts; provider-specific ones (exolve's `file_type`) go in
     an instance's override `[providers.<instance>.assets.<key>]`."""
 
-    file: str = Field(description="Audio file (the master), relative to the config file.")  # type: ignore[assignment]
+    file: LocalPath = Field(description="Audio file (the master), relative to the config file.")  # type: ignore[assignment]
 
 
-class LibraryGlob(BaseModel):
-    """`[[library.glob]]` — one library prompt per matching file (key: the file stem)."""
+class LibraryGlob(GlobSpec):
+    """`[[library.glob]]` — one library prompt per matching file (key: the file
+    stem). The fields of an instance's `[[providers.<i>.glob]]` (a field added
+    there, such as an `audio` recipe, is accepted here too and given to every match)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    pattern: str = Field(description="Glob relative to the config file, e.g. 'masters/**/*.wav'.")
-    description: str = ""
-    protect: bool = False
+    pattern: LocalPath = Field(description="Glob relative to the config file, e.g. 'masters/**/*.wav'.")
 
 
 class Library(BaseModel):
@@ -132,7 +130,7 @@ def parse_library(raw: Any, base: Path, file: str, describe: Describe) -> dict[s
                     f"{where}: two files give the key '{key}' ({entries[key].raw['file']} and {rel})",
                     file=file,
                 )
-            raw_entry = {"file": rel, "description": g.description, "protect": g.protect}
+            raw_entry = {**g.model_dump(exclude={"pattern"}, exclude_unset=True), "file": rel}
             entries[key] = LibraryEntry(where=where, raw=raw_entry)
     for key, spec in (lib.__pydantic_extra__ or {}).items():
         if not ASSET_KEY.match(key):
