@@ -9,12 +9,16 @@ from reconciler.render.markdown import DEFAULT_BUDGET, GITHUB_COMMENT_LIMIT, cel
 SYMBOL = {"content": "~", "name": "~", "description": "~", "only_in_a": "<", "only_in_b": ">"}
 
 
+def label(c: Comparison, kind: str) -> str:
+    """A difference's kind in words: 'content', 'only on stage'."""
+    return {"only_in_a": f"only on {c.a}", "only_in_b": f"only on {c.b}"}.get(kind, kind)
+
+
 def verdict(c: Comparison) -> str:
     keys = c.out_of_step_keys
     if not keys:
         return f"In step: {c.a} and {c.b} hold the same prompts ({len(c.same)} alike)."
-    counts = [f"{n} {k.replace('_in_a', f' on {c.a}').replace('_in_b', f' on {c.b}')}"
-              for k, n in c.summary.items() if n]
+    counts = [f"{n} {label(c, k)}" for k, n in c.summary.items() if n]
     return f"Out of step: {len(keys)} prompt(s) differ between {c.a} and {c.b}: {', '.join(counts)}."
 
 
@@ -51,7 +55,7 @@ def render_compare_markdown(c: Comparison, *, budget: int = DEFAULT_BUDGET) -> s
         out += ["| prompt | difference | counted | detail |", "|---|---|---|---|"]
     text = "\n".join(out) + "\n"
     rows = [
-        f"| `{cell(d.key)}` | {d.kind.replace('_', ' ')} | {'no (by config)' if d.by_config else 'yes'} "
+        f"| `{cell(d.key)}` | {cell(label(c, d.kind))} | {'no (by config)' if d.by_config else 'yes'} "
         f"| {cell(d.detail)} |\n"
         for d in [*c.out_of_step, *(d for d in c.differences if d.by_config)]
     ]

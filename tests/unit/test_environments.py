@@ -82,6 +82,6 @@ def test_renderers_name_both_sides_and_the_verdict():
     assert "Different by configuration (not counted):\n  < x: only on a (b does not carry it)" in text
     assert text.rstrip().endswith("Out of step: 1 prompt(s) differ between a and b: 1 content.")
     md = render_compare_markdown(c)
-    assert "| `w` | content | yes |" in md and "| `x` | only in a | no (by config) |" in md
+    assert "| `w` | content | yes |" in md and "| `x` | only on a | no (by config) |" in md
     md = render_compare_markdown(c, budget=600)
     assert "rows were cut" in md and len(md) < 1200
