@@ -3,18 +3,18 @@
 Each rule takes a severity string (`"error"`, `"warn"`, `"off"`) or a table
 with `severity` and its thresholds. Defaults and their sources:
 
-| rule             | default | threshold                 | source |
-|------------------|---------|---------------------------|--------|
-| empty            | error   | no audio frames           | broken file |
-| truncated        | error   | header promises more data | broken file |
-| clipping         | error   | max_runs = 0 (runs of >= 3 full-scale samples) | broken audio |
-| sample_rate      | error   | min_hz = 8000             | ITU-T G.711 narrowband telephony is 8 kHz; below it speech loses intelligibility |
-| loudness         | warn    | target = -19.0 LUFS, tolerance = 3.0 LU | ITU-R BS.1770-4 measurement; -19 LUFS is the AES TD1004 / Apple voice-content level, -16..-20 the usual speech range; 3 LU is about the smallest jump callers notice between prompts |
-| true_peak        | warn    | max = -1.0 dBTP           | EBU R 128 / AES TD1004: 1 dB headroom for codec overshoot (G.711, MP3) |
-| leading_silence  | warn    | max_ms = 500              | vendor guidance: dead air at the start of a prompt reads as a dropped call |
-| trailing_silence | warn    | max_ms = 1000             | vendor guidance: delays the caller's next input |
-| duration         | warn    | min_s = 0.1, max_s = 300  | vendors cap prompts at a few minutes; < 100 ms is a stub, not a prompt |
-| dc_offset        | warn    | max = 0.01 (1 % of full scale) | wastes headroom, clicks at start/stop |
+| rule             | default | threshold                 | why |
+|------------------|---------|---------------------------|-----|
+| empty            | error   | no audio frames           | broken file (a 44-byte header-only WAV is not a 0 s prompt) |
+| truncated        | error   | header promises more data | broken file: the prompt stops mid-word |
+| clipping         | error   | max_runs = 0 (runs of >= 3 full-scale samples) | broken audio: distortion no level change repairs |
+| sample_rate      | error   | min_hz = 8000             | ITU-T G.711 narrowband telephony samples at 8 kHz; below it even the 300-3400 Hz voice band is lost |
+| loudness         | warn    | target = -19.0 LUFS, tolerance = 3.0 LU | measured per ITU-R BS.1770-4; -19 LUFS is AES TD1004's level for mono speech (-16 LUFS stereo, 3 LU lower for mono), and prompts are mono; +-3 LU keeps neighbouring prompts from jumping in level (EBU R 128 itself allows +-1 LU where levels are controlled live) |
+| true_peak        | warn    | max = -1.0 dBTP           | EBU R 128 and AES TD1004: 1 dB of headroom for codec overshoot (G.711, MP3) |
+| leading_silence  | warn    | max_ms = 500              | taste: half a second of dead air at the start sounds like a dropped call |
+| trailing_silence | warn    | max_ms = 1000             | taste: delays the caller's next input |
+| duration         | warn    | min_s = 0.1, max_s = 300  | providers cap prompts at a few MB / minutes; under 100 ms is a stub, not a prompt |
+| dc_offset        | warn    | max = 0.01 (1 % of full scale) | wastes headroom, clicks when playback starts and stops |
 
 Empty audio suppresses the other rules (nothing else is meaningful about it);
 a file whose header promises frames of which none decode is reported as

@@ -25,9 +25,18 @@ Choices, and why:
   Without a loudness target the level is untouched.
 - Encoding: explicit libsndfile subtypes; PCM, G.711 and FLAC are quantised
   here (round to nearest, no dither: dither is random noise, and the same master
-  must give the same bytes) so libsndfile only packs integers. G.711 (ITU-T
-  G.711, µ-law/A-law) companding is libsndfile's table-driven encoder from
-  16-bit samples. MP3 (LAME via libsndfile) output is deterministic. Ogg/Vorbis
+  must give the same bytes) so libsndfile only packs integers.
+- G.711: ITU-T Recommendation G.711 (11/1988), "Pulse code modulation (PCM) of
+  voice frequencies": 8-bit logarithmic companding, µ-law (µ = 255, North
+  America/Japan; 14-bit linear range, largest level 8159, i.e. 32124 in 16-bit
+  terms) and A-law (A = 87.6, Europe and the rest; 13-bit range, largest 4032,
+  i.e. 32256). Eight segments per sign, each twice the step of the one before,
+  16 steps per segment: the error is within half a step of the sample's
+  segment, about 3 % of its value (tests/unit/audio/test_render.py decodes our
+  bytes with the Recommendation's own expansion and checks this). The
+  companding is libsndfile's table-driven encoder from 16-bit samples; G.711
+  is defined at 8 kHz, mono, which is what telephony platforms want (set
+  sample_rate = 8000, channels = 1), but the encoding itself is rate-agnostic. MP3 (LAME via libsndfile) output is deterministic. Ogg/Vorbis
   is deterministic except for the Ogg stream serial number, which libsndfile
   draws at random; we rewrite it to a fixed value and recompute each page's
   CRC, so Ogg renditions are byte-identical across runs too.

@@ -273,3 +273,25 @@ def test_renditions_are_what_the_uploader_will_see(tmp_path, settings):
     info = inspect_bytes(data)
     assert (info.format, info.sample_rate, info.channels) == (facts.format, facts.sample_rate, facts.channels)
     assert info.duration == pytest.approx(facts.duration, abs=0.08)
+
+
+@pytest.mark.parametrize("target", [16000, 44100, 48000])
+def test_upsampling_keeps_the_tone_and_adds_no_images(tmp_path, target):
+    master = write(tmp_path / "m.wav", sine(1000, 1.0, 8000, dbfs=-6), 8000)
+    data, facts = render_bytes(master, recipe(sample_rate=target))
+    y = decode_bytes(data).samples[:, 0]
+    assert facts.sample_rate == target and len(y) == pytest.approx(target, abs=2)
+    spectrum = np.abs(np.fft.rfft(y * np.hanning(len(y))))
+    freqs = np.fft.rfftfreq(len(y), 1 / target)
+    assert freqs[np.argmax(spectrum)] == pytest.approx(1000, abs=3)
+    image = np.abs(freqs - 7000) < 20  # where a zero-order upsampler would mirror 1 kHz
+    assert 20 * np.log10(spectrum[image].max() / spectrum.max()) < -60
+
+
+def test_trim_listens_to_every_channel(tmp_path):
+    rate = 16000
+    left = np.concatenate([silence(1.0, rate), sine(500, 1.0, rate, dbfs=-20)])
+    right = np.concatenate([sine(500, 0.5, rate, dbfs=-20), silence(1.5, rate)])
+    master = write(tmp_path / "m.wav", np.hstack([left, right]), rate)
+    _, facts = render_bytes(master, recipe(trim_silence=True))
+    assert facts.duration == pytest.approx(2.0, abs=0.002)  # sound from 0 to 2 s on one side or the other
