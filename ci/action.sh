@@ -32,7 +32,8 @@ fi
 
 output() { printf '%s=%s\n' "$1" "$2" >> "${GITHUB_OUTPUT:-/dev/null}"; }
 summary() { if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then cat >> "$GITHUB_STEP_SUMMARY"; else cat > /dev/null; fi; }
-error() { echo "::error title=reconciler ${COMMAND}::$*" >&2; }
+# a workflow command is one line: escape % and newlines as GitHub documents
+error() { local m="$*"; m=${m//%/%25}; m=${m//$'\n'/%0A}; echo "::error title=reconciler ${COMMAND}::$m" >&2; }
 # A file's text as a fenced block for Markdown, cut at $2 bytes (default 20000) so a
 # comment stays under GitHub's 65,536 characters (a byte never counts less than a character).
 fenced() {
@@ -261,11 +262,14 @@ cmd_apply() {
         read -r pr head <<< "$merged" || true
         output pr-number "$pr"
         if [ -n "${INPUT_PLAN_RUN:-}" ]; then
+          [[ $INPUT_PLAN_RUN =~ ^[0-9]+$ ]] || { error "plan-run must be a run id (digits), not '$INPUT_PLAN_RUN'"; return 1; }
           run_id=$INPUT_PLAN_RUN
         elif [ -n "$pr" ]; then
-          # every page, newest plan run of the head commit first (a re-run of the plan job wins)
+          # every page, newest plan run of the head commit first (a re-run of the plan job wins);
+          # never a run from a fork: its workflow files are the fork's, so could upload any "plan"
           run_id=$(HEAD_SHA="$head" gh api --paginate "repos/$REPO/actions/artifacts?name=$ARTIFACT&per_page=100" \
             --jq '.artifacts[] | select(.expired | not) | select(.workflow_run.head_sha == env.HEAD_SHA)
+                  | select(.workflow_run.head_repository_id == .workflow_run.repository_id)
                   | "\(.created_at) \(.workflow_run.id)"' | sort -r | sed -n 1p | cut -d' ' -f2)
           [ -n "$run_id" ] || reason="No saved plan (artifact \`$ARTIFACT\`) was found for the head commit $(short "$head") of #$pr: the plan job failed or did not run, or the artifact expired."
         else

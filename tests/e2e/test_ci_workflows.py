@@ -333,3 +333,26 @@ def test_a_lockfile_changed_meanwhile_is_never_lost(repo):
     assert "hold.wav" in repo.account_files()  # the providers were changed ...
     assert "the lockfile could not be pushed to main" in result.summary  # ... and the lockfile is handed over
     assert '[assets."ivr.hold"]' in result.summary
+
+
+def test_a_plan_artifact_from_a_fork_is_never_applied(repo):
+    """A fork's pull request runs the fork's workflow files, which could upload
+    any file as `reconciler-plan`: apply only takes plans from this repository's runs."""
+    repo.gh.head_repository_id = 666
+    ok(repo.pull_request(7, "feature"))
+    assert len(repo.gh.state()["artifacts"]) == 1
+    merge_sha = repo.merge(7, "feature")
+    result = repo.push_event(merge_sha)
+    assert result.conclusion == "failure"
+    assert "No saved plan" in result.summary
+    assert not [c for c in repo.gh.calls() if c["command"] == "run download"]
+    assert "hold.wav" not in repo.account_files() and repo.origin_head() == merge_sha
+
+
+def test_plan_run_must_be_a_run_id(repo):
+    ok(repo.pull_request(7, "feature"))
+    merge_sha = repo.merge(7, "feature")
+    result = repo.push_event(merge_sha, **{"plan-run": "1; rm -rf /"})
+    assert result.conclusion == "failure"
+    assert "plan-run must be a run id" in result.log
+    assert "hold.wav" not in repo.account_files()

@@ -98,6 +98,7 @@ class Runner:
         gh.chmod(0o755)
         self.secrets: dict[str, str] = {}
         self.action_overrides: dict[str, str] = {}
+        self.head_repository_id = 1  # the pull request's head repository: 1 is this one, else a fork
         self._clock = 0
 
     # --- the stub's state ------------------------------------------------
@@ -268,7 +269,8 @@ class _Job:
         arts.append({"id": self.run_id * 10 + self.r._clock, "name": with_["name"], "expired": False,
                      "created_at": f"2026-11-26T10:{self.r._clock:02d}:00Z",
                      "retention_days": int(with_.get("retention-days") or 90),
-                     "workflow_run": {"id": self.run_id, "head_sha": self.head_sha}})
+                     "workflow_run": {"id": self.run_id, "head_sha": self.head_sha, "repository_id": 1,
+                                      "head_repository_id": self.r.head_repository_id}})
         self.r.set_state(artifacts=arts)
         return StepResult(name, "success", f"uploaded {source.name} as {with_['name']}")
 
