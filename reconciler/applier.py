@@ -21,6 +21,7 @@ from reconciler.inputs import MAX_AUDIO_BYTES, InputError, read_file
 from reconciler.lockfile import LockEntry, LockfileStore, RecipeRecord, RenditionRecord, utc_now
 from reconciler.model import Desired, DesiredAsset, RemoteAsset, is_content_hash
 from reconciler.plan import Action, Change, Plan, ReplaceStrategy
+from reconciler.planner import temporary_name
 from reconciler.providers.base import Provider
 
 Listener = Callable[[str, Change, str], None]  # (event, change, detail); event: start | done | error
@@ -150,7 +151,10 @@ class Applier:
             if blocked:
                 self._fail(change, f"skipped: {', '.join(blocked)} failed first")
                 continue
-            in_place = change.action is Action.REPLACE and change.strategy is ReplaceStrategy.OVERWRITE
+            in_place = (
+                change.action is Action.REPLACE and change.strategy is ReplaceStrategy.OVERWRITE
+                and change.landed_id is None
+            )
             if provider.capabilities.max_batch > 1 and (change.action is Action.CREATE or in_place):
                 batched[(change.instance, change.action)].append(change)
             else:
@@ -297,6 +301,8 @@ class Applier:
         old = change.remote_id
         assert old is not None
         strategy = change.strategy
+        if change.landed_id is not None:
+            return await self._finish_landed(provider, change, asset, old)
         if strategy is ReplaceStrategy.OVERWRITE:
             remote = await provider.overwrite(old, asset, data)
             self._record(asset, remote)
@@ -323,6 +329,26 @@ class Applier:
             await self._delete(provider, old)
             self._record(asset, remote)
         return f" [id={remote.remote_id}]"
+
+    async def _finish_landed(self, provider: Provider, change: Change, asset: DesiredAsset, old: str) -> str:
+        """A replace whose new upload an interrupted apply left unrecorded: record
+        it, then do what the strategy does after its upload (delete the old
+        asset, rename the temporary name away) — never upload it again."""
+        assert change.landed_id is not None
+        landed = change.landed
+        name = landed.name if landed is not None else asset.name
+        remote = RemoteAsset(remote_id=change.landed_id, name=name)
+        caps = provider.capabilities
+        superseded = [old] if change.landed_id != old else []
+        self._record(asset, remote, name=name, superseded=superseded)
+        if superseded and caps.can_delete and change.strategy is not ReplaceStrategy.CREATE_THEN_MANUAL:
+            await self._delete(provider, old)
+            self._record(asset, remote, name=name)
+        described = landed is None or landed.description is None or landed.description == asset.description
+        if name != asset.name or (caps.can_describe and not described):
+            renamed = await provider.update(change.landed_id, name=asset.name, description=asset.description)
+            self._record(asset, renamed or RemoteAsset(remote_id=change.landed_id, name=asset.name))
+        return f" [id={change.landed_id}, uploaded by an interrupted apply]"
 
     async def _batch(self, instance: str, changes: list[Change]) -> None:
         """Creates, or in-place overwrites (never mixed), in one provider call."""
@@ -364,9 +390,3 @@ class Applier:
                 self.report.count(change.action)
                 self.listener("done", change, f"after {time.monotonic() - started:.1f}s [id={result.remote_id}]")
 
-
-def temporary_name(name: str, sha256: str, max_length: int | None) -> str:
-    suffix = f"~{sha256[:8]}"
-    if max_length is not None and len(name) + len(suffix) > max_length:
-        name = name[: max_length - len(suffix)]
-    return name + suffix

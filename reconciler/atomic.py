@@ -4,8 +4,37 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
+
+# `.<name>.reconciler-<8 random>.tmp`: what a write killed before its rename
+# leaves behind. The marker word keeps a person's own `.x.tmp` files out of
+# `remove_stale_temps`.
+TEMP_MARK = ".reconciler-"
+_TEMP = re.compile(r"^\..+\.reconciler-[a-z0-9_]{8}\.tmp$")
+
+
+def is_temp_name(filename: str) -> bool:
+    """Whether `filename` is one of atomic_write's temp files."""
+    return _TEMP.match(filename) is not None
+
+
+def remove_stale_temps(folder: Path) -> list[str]:
+    """Delete the temp files a killed atomic_write left in `folder` (ours only,
+    by name); the names removed. Call it only while no write of ours can be in
+    flight there (under the lockfile lock)."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if is_temp_name(entry.name) and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed.append(entry.name)
+    return removed
 
 
 def atomic_write(path: Path, data: bytes, *, fsync_dir: bool = False) -> None:
@@ -13,7 +42,7 @@ def atomic_write(path: Path, data: bytes, *, fsync_dir: bool = False) -> None:
 
     The temp file gets the permissions a plain `open()` would (mkstemp makes
     0600, which a PBX reading a sounds folder, or a teammate, cannot read)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=".tmp", dir=path.parent)
     try:
         umask = os.umask(0)
         os.umask(umask)

@@ -13,6 +13,23 @@ from reconciler.plan import AssetState, MasterState
 DURATION_TOLERANCE = 0.25  # seconds; providers round durations
 
 
+def durations_match(listed: float, actual: float, precision: float | None = None) -> bool:
+    """Whether a duration a provider reports is the local file's.
+
+    Within DURATION_TOLERANCE by default. A listing that states durations
+    only to a coarser `precision` (whole seconds, say; RemoteAsset.
+    duration_precision) is compared at that precision, whatever its rounding
+    (floor, round or ceil all land within one step); and since such a
+    listing does not name its unit either, a whole number that reads as
+    milliseconds is accepted too."""
+    if precision is None:
+        return abs(listed - actual) <= DURATION_TOLERANCE
+    step = max(DURATION_TOLERANCE, precision) + 1e-9
+    if abs(listed - actual) <= step:
+        return True
+    return precision >= 1 and abs(listed / 1000 - actual) <= max(DURATION_TOLERANCE, precision / 1000) + 1e-9
+
+
 def desired_state(asset: DesiredAsset) -> AssetState:
     audio = asset.audio
     extra: dict[str, Any] = {}
@@ -154,7 +171,7 @@ def compare_content(asset: DesiredAsset, remote: RemoteAsset) -> tuple[bool | No
         return remote.size == asset.size, "size"
     duration = asset.audio.duration if asset.audio else None
     if remote.duration is not None and duration is not None:
-        same = abs(remote.duration - duration) <= DURATION_TOLERANCE
+        same = durations_match(remote.duration, duration, remote.duration_precision)
         rate = asset.audio.sample_rate if asset.audio else None
         if remote.sample_rate is not None and rate is not None:
             return same and remote.sample_rate == rate, "duration and sample rate"
@@ -168,7 +185,10 @@ def audio_drift(entry: LockEntry, remote: RemoteAsset, source_rate: int | None) 
     sample rate against the source file's (`source_rate`; None: not compared)."""
     changed = []
     recorded = entry.uploaded_duration
-    if remote.duration is not None and recorded is not None and abs(remote.duration - recorded) > DURATION_TOLERANCE:
+    if (
+        remote.duration is not None and recorded is not None
+        and not durations_match(remote.duration, recorded, remote.duration_precision)
+    ):
         changed.append(f"duration {recorded:.2f} s → {remote.duration:.2f} s")
     rate = source_rate
     if remote.sample_rate is not None and rate is not None and remote.sample_rate != rate:

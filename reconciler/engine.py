@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -18,9 +18,10 @@ from reconciler.audio import NotAudioError, inspect_bytes, sha256_bytes
 from reconciler.errors import ConfigError, ProviderError
 from reconciler.fingerprint import fingerprint
 from reconciler.inputs import real_path
-from reconciler.lockfile import Lockfile, LockfileStore
-from reconciler.model import Desired, ObservedInstance, RemoteAsset, is_content_hash
+from reconciler.lockfile import LockEntry, Lockfile, LockfileStore
+from reconciler.model import Desired, DesiredAsset, ObservedInstance, RemoteAsset, is_content_hash
 from reconciler.plan import Plan
+from reconciler.planner import temporary_name
 from reconciler.providers import PROVIDERS, Provider
 
 T = TypeVar("T")
@@ -80,6 +81,26 @@ async def _with_content_hashes(
     return list(await asyncio.gather(*(fill(r) for r in remotes)))
 
 
+def _candidate_names(
+    assets: Mapping[str, DesiredAsset], entries: Mapping[str, LockEntry], name_max_length: int | None
+) -> set[str]:
+    """Names under which an unrecorded remote asset may be one of ours: a
+    declared asset not recorded yet (adoption, or a create whose record a crash
+    lost), and the final and temporary names of a pending replace (its new
+    upload, landed but unrecorded). File-less assets (AssetSpec.content_identity)
+    have no bytes to compare."""
+    names: set[str] = set()
+    for addr, a in assets.items():
+        if not is_content_hash(a.sha256):
+            continue
+        entry = entries.get(addr)
+        if entry is None:
+            names.add(a.name)
+        elif (entry.sha256, entry.name) != (a.sha256, a.name):
+            names |= {a.name, temporary_name(a.name, a.sha256, name_max_length)}
+    return names
+
+
 async def observe_instance(
     provider: Provider, desired: Desired, recorded: Lockfile, *, verify_content: bool, adopting: bool = True
 ) -> ObservedInstance:
@@ -98,14 +119,16 @@ async def observe_instance(
     remotes = await provider.list()
     # what the listing could not read or vouch for, in the provider's words
     warnings: list[str] = list(dict.fromkeys(provider.warnings))
+    entries = recorded.for_instance(provider.instance)
+    recorded_ids = {e.remote_id for e in entries.values()} | {s for e in entries.values() for s in e.superseded}
+    unrecorded_names = _candidate_names(inst.assets, entries, caps.name_max_length) if adopting else set()
+    pending = [r for r in remotes if r.pending and r.name in unrecorded_names and r.remote_id not in recorded_ids]
+    if pending:
+        # an upload still being processed (an apply killed while it waited, say):
+        # wait for its facts, so it can be told ours in this same run
+        settled = {r.remote_id: r for r in await asyncio.gather(*(provider.settle(r) for r in pending))}
+        remotes = [settled.get(r.remote_id, r) for r in remotes]
     if caps.can_download and not caps.lists_sha256:
-        entries = recorded.for_instance(provider.instance)
-        recorded_ids = {e.remote_id for e in entries.values()}
-        # file-less assets (AssetSpec.content_identity) have no bytes to compare
-        unrecorded_names = {
-            a.name for addr, a in inst.assets.items()
-            if adopting and addr not in entries and is_content_hash(a.sha256)
-        }
         # adoption candidates are verified by hash; recorded ones only on request
         wanted = {r.remote_id for r in remotes if r.name in unrecorded_names and r.remote_id not in recorded_ids}
         if not caps.download_is_exact and caps.lists_duration:
@@ -134,6 +157,11 @@ async def observe_instance(
                else "its listing shows no size either, so --verify-content could not compare content")
         )
     return ObservedInstance(assets=tuple(remotes), warnings=tuple(warnings), content_verified=verify_content)
+
+
+async def recover(providers: dict[str, Provider]) -> None:
+    """Each provider cleans up after an interrupted apply (Provider.recover)."""
+    await asyncio.gather(*(p.recover() for p in providers.values()))
 
 
 async def observe(
@@ -208,6 +236,7 @@ async def plan_and_apply(
     assert store.state is not None
     providers = build_providers(desired)
     async with opened(providers):
+        await recover(providers)
         observed = await observe(desired, providers, store.state, verify_content=verify_content)
         plan = make_plan(desired, store.state, observed, providers, targets, force)
         if not plan.has_changes or plan.refused:  # refused: the CLI shows it, then fails

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ import tomli_w
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from reconciler.atomic import atomic_write
+from reconciler.atomic import TEMP_MARK, atomic_write, remove_stale_temps
 from reconciler.durations import format_duration
 from reconciler.errors import LockfileError
 from reconciler.inputs import (
@@ -318,6 +319,8 @@ class LockfileStore:
                 "(or point `lockfile` under [settings] elsewhere), and run again.",
             ) from None
         try:
+            self._check_writable()
+            remove_stale_temps(self.path.parent)  # a write killed before its rename
             lock = _read_toml_lockfile(self.path)
             replayed = _replay(self.path, lock)
             if replayed is not None:  # an interrupted apply's records: into the lockfile first
@@ -339,6 +342,35 @@ class LockfileStore:
             if self._journal is not None:
                 self._journal.close()
             self._flock.release()
+
+    def _unwritable(self, what: Path, exc: OSError) -> LockfileError:
+        return LockfileError(
+            f"cannot write {what} ({exc.strerror or exc}): an apply records every remote action in "
+            f"the lockfile {self.path} as it goes, so nothing was done",
+            hint=f"Make {self.path.parent} and the files {self.path.name}, {self.lock_path.name} and "
+            f"{self.journal_path.name} in it writable (or point `lockfile` under [settings] somewhere "
+            "writable), then run again.",
+        )
+
+    def _check_writable(self) -> None:
+        """Before any remote call: the lockfile can be checkpointed (a temp file
+        made in its folder and renamed over it) and the lock's anchor written. An
+        action that landed remotely and could not be recorded would be lost."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}{TEMP_MARK}", suffix=".tmp", dir=self.path.parent)
+        except OSError as exc:
+            raise self._unwritable(self.path.parent, exc) from None
+        os.close(fd)
+        os.unlink(tmp)
+        for path in (self.path, self.lock_path, self.journal_path):
+            try:
+                # open for writing, change nothing: the permission check alone
+                os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise self._unwritable(path, exc) from None
 
     def fold(self) -> None:
         """Write everything recorded into the lockfile and drop the journal."""

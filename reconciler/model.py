@@ -48,8 +48,15 @@ class RemoteAsset(BaseModel):
     size: int | None = None
     sha256: str | None = None
     duration: float | None = None
+    # the step the listing states durations in, where it is coarser than the
+    # file's and its unit unnamed (e.g. 1.0: whole seconds or milliseconds):
+    # content is then compared at that precision (compare.durations_match)
+    duration_precision: float | None = None
     format: str | None = None
     sample_rate: int | None = None
+    # the provider is still processing it: its facts (duration...) are not known
+    # yet; Provider.settle waits for them
+    pending: bool = False
     # reconciler's mark, where the provider keeps one (None: unmarked or not kept)
     owner_marker: OwnerMarker | None = None
     extra: dict[str, Any] = Field(default_factory=dict)

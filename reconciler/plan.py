@@ -117,6 +117,10 @@ class Change(BaseModel):
     forget_only: bool = False
     # addresses whose change must finish first (a name freed by a delete)
     depends_on: list[str] = Field(default_factory=list)
+    # a replace whose new content an interrupted apply already uploaded and never
+    # recorded: the remote id (and state) it takes over instead of uploading again
+    landed_id: str | None = None
+    landed: AssetState | None = None
 
 
 class DriftItem(BaseModel):

@@ -31,7 +31,7 @@ from reconciler.compare import (
 )
 from reconciler.errors import ConflictError, PlanError, UnsafePlanError
 from reconciler.lockfile import LockEntry, Lockfile
-from reconciler.model import Desired, DesiredAsset, ObservedInstance, RemoteAsset
+from reconciler.model import Desired, DesiredAsset, ObservedInstance, RemoteAsset, is_content_hash
 from reconciler.plan import Action, AssetState, Change, DriftItem, Plan, ReplaceStrategy
 from reconciler.providers.base import Capabilities
 from reconciler.safety import DEFAULT_MAX_DELETE_PERCENT, DeleteLimits, mass_delete_problems
@@ -78,6 +78,15 @@ IGNORED_BY = {"renamed": "name", "description_edited": "description"}
 def is_ignored(name: str, patterns: Sequence[str]) -> bool:
     """An unmanaged remote asset whose name matches an instance's `ignore` globs."""
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+def temporary_name(name: str, sha256: str, max_length: int | None) -> str:
+    """The name a TEMP_NAME replace uploads under until the old asset is gone:
+    the name and a prefix of the new content's sha256, so that a leftover of
+    an interrupted replace is recognisable (`landed_upload`)."""
+    suffix = f"~{sha256[:8]}"
+    if max_length is not None and len(name) + len(suffix) > max_length:
+        name = name[: max_length - len(suffix)]
+    return name + suffix
 
 
 def matches_target(address: str, targets: Sequence[str]) -> bool:
@@ -180,7 +189,10 @@ class _InstancePlanner:
     ) -> None:
         after = desired_state(asset)
         common = {"after": after, "before": before, "protect": asset.protect, "drift": drift or []}
-        candidates = [r for r in self.by_name.get(asset.name, []) if r.remote_id not in self.recorded_ids]
+        candidates = [
+            r for r in self.by_name.get(asset.name, [])
+            if r.remote_id not in self.recorded_ids and r.remote_id not in self.claimed
+        ]
         if not self.listed:
             self.change(
                 asset.address, Action.CREATE, reason,
@@ -194,9 +206,11 @@ class _InstancePlanner:
         if self.caps.marks_owner:
             self.plan_new_marked(asset, reason, candidates, common)
             return
-        remote = candidates[0]
+        # where names may repeat, any one of them may be ours (an upload an
+        # interrupted apply never recorded): the first with the same content
+        compared = [(r, *compare_content(asset, r)) for r in candidates]
+        remote, same, how = next((c for c in compared if c[1]), compared[0])
         self.claimed.add(remote.remote_id)
-        same, how = compare_content(asset, remote)
         if same:
             notes = [f"an unmanaged remote asset with this name and the same content (checked by {how}) is adopted: no upload"]
             if how != "sha256":
@@ -329,12 +343,42 @@ class _InstancePlanner:
             remote_id_changes=new_id is not None, new_remote_id=new_id,
         )
 
+    def landed_upload(self, asset: DesiredAsset, entry: LockEntry) -> RemoteAsset | None:
+        """The new asset of a replace that an interrupted apply uploaded but never
+        recorded (killed between the upload and its lockfile checkpoint): under
+        the final name or the temporary one, not recorded, and holding this
+        address's content — by reconciler's marker where the provider keeps one,
+        else by the best comparison the listing allows (sha256, size, duration).
+        The replace takes it instead of uploading a duplicate."""
+        if not self.listed or not is_content_hash(asset.sha256):
+            return None
+        current = self.by_id.get(entry.remote_id)
+        if current is not None and current.sha256 == asset.sha256:
+            return current  # overwritten in place already: only the record is behind
+        names = {asset.name, temporary_name(asset.name, asset.sha256, self.caps.name_max_length)}
+        for name in sorted(names):
+            for remote in self.by_name.get(name, []):
+                if remote.remote_id in self.recorded_ids or remote.remote_id in self.claimed:
+                    continue
+                if self.caps.marks_owner:
+                    ours = remote.owner_marker is not None and remote.owner_marker.matches(asset)
+                    if ours and remote.size in (None, asset.size):
+                        return remote
+                elif compare_content(asset, remote)[0]:
+                    return remote
+        return None
+
     def plan_replace(
         self, address: str, entry: LockEntry, before: AssetState, after: AssetState,
         reason: str, drift: list[str], protect: bool, extra_notes: Sequence[str] = (),
     ) -> None:
         renaming = before.name != after.name
+        asset = self.assets[address]
+        landed = self.landed_upload(asset, entry)
+        if landed is not None:
+            self.claimed.add(landed.remote_id)
         taken = [r.remote_id for r in self.by_name.get(after.name, []) if r.remote_id not in self.recorded_ids]
+        taken = [t for t in taken if landed is None or t != landed.remote_id]
         if renaming and taken and self.caps.unique_names:
             # the new name belongs to a file we do not own: an upload there could overwrite it
             self.claimed.update(taken)
@@ -373,12 +417,19 @@ class _InstancePlanner:
                 f"then remove '{entry.remote_id}' by hand in {self.caps.console}; until then "
                 "the plan lists it as a manual step"
             )
+        if landed is not None:
+            notes.insert(0, (
+                f"the new content is already uploaded (id {landed.remote_id}, '{landed.name}'): an "
+                "interrupted apply left it unrecorded; it is taken over, not uploaded again"
+            ))
         if protect:
             self.unsafe.append(f"{address} is protected and would be replaced ({reason})")
         self.change(
             address, Action.REPLACE, reason, remote_id=entry.remote_id, before=before, after=after,
             strategy=strategy, drift=drift, notes=notes, protect=protect,
             remote_id_changes=changes_id, new_remote_id=new_id if changes_id else None,
+            landed_id=landed.remote_id if landed else None,
+            landed=remote_state(landed) if landed else None,
         )
 
     def detect_drift(

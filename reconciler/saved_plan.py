@@ -164,6 +164,7 @@ async def apply_saved_plan(
     check_local(plan, desired, store, source)
     providers = engine.build_providers(desired)
     async with engine.opened(providers):
+        await engine.recover(providers)
         observed = await engine.observe(
             desired, providers, store.state, verify_content=plan.fingerprints.verify_content
         )

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from reconciler import engine
 from reconciler.applier import rendition_records
 from reconciler.audio import sha256_bytes
-from reconciler.compare import DURATION_TOLERANCE
+from reconciler.compare import durations_match
 from reconciler.config import ConfigFile, did_you_mean, load_config, read_toml
 from reconciler.errors import ConfigError, PlanError, ReconcilerError
 from reconciler.inputs import real_path
@@ -175,7 +175,7 @@ def _content(asset: DesiredAsset, remote: RemoteAsset | None) -> tuple[str, int,
     duration = asset.audio.duration if asset.audio else None
     if remote.duration is not None and duration is not None:
         # the last thing a listing may offer (e.g. wolkvox: name, duration, date)
-        if abs(remote.duration - duration) <= DURATION_TOLERANCE:
+        if durations_match(remote.duration, duration, remote.duration_precision):
             return asset.sha256, asset.size, "duration matches the local file (the provider offers no hash or size)", []
         return UNVERIFIED, asset.size, "duration differs from the local file", [
             "the remote content differs from the local file: the next plan will replace it"

@@ -278,6 +278,12 @@ class Provider(ABC):
         return []
 
     # --- operations -----------------------------------------------------
+    async def recover(self) -> None:
+        """Clean up what an interrupted apply of ours left that no listing shows
+        (e.g. the directory provider's temp files). Called by apply, under the
+        lockfile lock, before it observes; never by plan."""
+        return None
+
     @abstractmethod
     async def list(self) -> list[RemoteAsset]:
         """Every asset on the instance, all pages."""
@@ -329,6 +335,13 @@ class Provider(ABC):
     async def download(self, remote_id: str) -> bytes:
         """The asset's bytes (only where `can_download`)."""
         raise NotImplementedError(f"{self.type_name} cannot download")
+
+    async def settle(self, remote: RemoteAsset) -> RemoteAsset:
+        """A listed asset still being processed (`RemoteAsset.pending`), once the
+        provider has finished with it (or as it stands when waiting gives up).
+        Called before planning for an unrecorded asset that may be ours, so an
+        upload an interrupted apply left processing is recognised in that run."""
+        return remote
 
     async def find_created(self, asset: DesiredAsset, *, name: str) -> RemoteAsset | None:
         """After a create whose answer was lost: the asset it made, if it landed.

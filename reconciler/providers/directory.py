@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from reconciler.atomic import atomic_write
+from reconciler.atomic import atomic_write, remove_stale_temps
 from reconciler.audio import NotAudioError, inspect_bytes, sha256_bytes, sniff_format
 from reconciler.errors import ConfigError, NotFoundError, ProviderError, RemoteConflictError
 from reconciler.inputs import (
@@ -31,6 +31,8 @@ from reconciler.inputs import (
 )
 from reconciler.model import DesiredAsset, RemoteAsset
 from reconciler.providers.base import Capabilities, LocalPath, Provider, ProviderSettings
+
+log = logging.getLogger(__name__)
 
 INDEX_FILE = ".reconciler-index.json"
 MAX_INDEX_BYTES = 64 * 1024 * 1024  # descriptions of ~100,000 files; a bigger one is ignored
@@ -117,6 +119,14 @@ class DirectoryProvider(Provider):
         self._write_index(index)
 
     # --- operations -----------------------------------------------------
+    async def recover(self) -> None:
+        """A write killed before its rename leaves `.<file>.reconciler-XXXXXXXX.tmp`
+        in the folder (never listed: dot-files are skipped); remove ours, only
+        by that name, never a person's file."""
+        if self.root.is_dir():
+            for name in remove_stale_temps(self.root):
+                log.info("directory %s: removed %s, left by an interrupted write", self.instance, name)
+
     async def list(self) -> list[RemoteAsset]:
         assets = self._list()
         log.info("%s: list %s -> %d audio file(s)", self.label, self.root, len(assets))

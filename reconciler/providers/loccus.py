@@ -273,6 +273,7 @@ class LoccusProvider(HttpProvider):
             # an audio still processing (or rejected) has no meaningful facts yet
             duration=parse_duration(item.get("duration")) if ready else None,
             sample_rate=int(rate) if ready and isinstance(rate, int | float) and rate > 0 else None,
+            pending=state == AWAITING,
             extra={"state": state},
         )
 
@@ -361,34 +362,49 @@ class LoccusProvider(HttpProvider):
     async def _until_available(self, item: Mapping[str, Any], asset: DesiredAsset) -> RemoteAsset:
         """Poll the new audio until the service has processed it; never return
         (so never let the applier record) one that is not `available`."""
-        remote = self._remote(item)
+        remote = await self._await_state(self._remote(item), asset.address, operation="create", address=asset.address)
+        state = remote.extra.get("state")
+        if state == NOT_AVAILABLE:
+            await self._discard(remote, asset, "the service could not process the file (state notAvailable)")
+        if state != AVAILABLE:
+            await self._discard(
+                remote, asset,
+                f"it was still '{state}' after {self.settings.state_timeout:g} s "
+                "(raise `state_timeout` if the service is just slow)",
+            )
+        return remote
+
+    async def _await_state(
+        self, remote: RemoteAsset, label: str, *, operation: str = "read", address: str | None = None
+    ) -> RemoteAsset:
+        """Poll an audio until it is `available` or `notAvailable`, up to `state_timeout`."""
         started = time.monotonic()
         interval = self.settings.state_poll_interval
         loud_at = 10.0  # each poll is logged at -v; a long wait shows without it too
-        while True:
-            state = remote.extra.get("state")
-            if state == AVAILABLE:
-                return remote
+        while remote.extra.get("state") not in (AVAILABLE, NOT_AVAILABLE):
             waited = time.monotonic() - started
-            if state == NOT_AVAILABLE:
-                await self._discard(remote, asset, "the service could not process the file (state notAvailable)")
             if waited >= self.settings.state_timeout:
-                await self._discard(
-                    remote, asset,
-                    f"it was still '{state}' after {self.settings.state_timeout:g} s "
-                    "(raise `state_timeout` if the service is just slow)",
-                )
+                break
             level = logging.INFO
             if waited >= loud_at:
                 level, loud_at = logging.WARNING, waited + 15.0
             log.log(
                 level, "%s: %s: audio '%s' is '%s'; waiting for 'available' (%.0f of %g s)",
-                self.label, asset.address, remote.name, state, waited, self.settings.state_timeout,
+                self.label, label, remote.name, remote.extra.get("state"), waited, self.settings.state_timeout,
             )
             await asyncio.sleep(min(interval, max(0.0, self.settings.state_timeout - waited)))
             interval = min(interval * 1.5, 5.0)
-            remote = self._remote(await self._get(remote.name, operation="create", address=asset.address))
+            remote = self._remote(await self._get(remote.name, operation=operation, address=address))
+        return remote
 
+    async def settle(self, remote: RemoteAsset) -> RemoteAsset:
+        """An audio still `avaitingFile` (an upload an apply was killed waiting
+        for): wait until the service has processed it, so its duration can be
+        compared and an upload of ours adopted in this run."""
+        try:
+            return await self._await_state(remote, f"unrecorded audio '{remote.name}'")
+        except NotFoundError:
+            return remote  # deleted meanwhile: the plan sees it as listed
     async def _discard(self, remote: RemoteAsset, asset: DesiredAsset, why: str) -> NoReturn:
         """Delete an upload that never became available, then fail the create."""
         try:

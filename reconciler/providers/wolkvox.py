@@ -131,6 +131,23 @@ def parse_duration(value: Any) -> float | None:
         return None
 
 
+def duration_precision(value: Any) -> float | None:
+    """The step a listed duration is stated in, read from how it is written:
+    1.0 for "3", 3 or "00:00:03", 0.01 for "3.20". The listing's format is not
+    published (whole seconds? rounded how? milliseconds?), so content is
+    compared at the precision each value shows (compare.durations_match)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    text = repr(value) if isinstance(value, float) else str(value)
+    if re.search(r"\de[-+]?\d", text.lower()):
+        return None  # 1e-07: no step to read
+    numbers = re.findall(r"\d+(?:[.,]\d+)?", text)
+    if not numbers:
+        return None
+    _, dot, decimals = numbers[-1].replace(",", ".").partition(".")
+    return 10.0 ** -len(decimals) if dot else 1.0
+
+
 def response_code(body: Any) -> int | None:
     """The body's `code` (a string or a number), or None."""
     if not isinstance(body, Mapping):
@@ -352,10 +369,12 @@ class WolkvoxProvider(HttpProvider):
                 filename = f"{filename}.{ext}"
         _, duration = _pick(item, DURATION_KEYS)
         _, created = _pick(item, CREATED_KEYS)
+        seconds = parse_duration(duration)
         return RemoteAsset(
             remote_id=filename,
             name=stem,
-            duration=parse_duration(duration),
+            duration=seconds,
+            duration_precision=duration_precision(duration) if seconds is not None else None,
             format=ext,
             extra={"created": str(created)} if created is not None else {},
         )

@@ -8,7 +8,11 @@ Faults are a pure ASGI middleware, so every emulator gets them for free:
 - `latency(seconds)`: every request waits first (a hanging provider)
 - `drop_next(n)`: read the request, then drop the connection without an answer
 - `lose_next_response(n)`: let the app apply the request, then drop the answer
-- `fail_ratio(r, statuses)`: fail a random share of requests (seeded)
+- `fail_ratio(r, statuses)`: fail a random share of requests (seeded); a
+  status "drop" / "lose" drops the connection before / after the app ran
+- `land_then(action, skip=k)`: let the app apply the (k+1)th matching request,
+  run `action()` (e.g. SIGKILL the client: a crash just after a request
+  landed, before its answer is read), then drop the answer
 """
 
 from __future__ import annotations
@@ -45,7 +49,9 @@ class _Rule:
     body: Any = None
     retry_after: float | None = None
     match: Callable[[str, str], bool] | None = None  # (method, path) -> bool
-    kind: str = "fail"  # fail | drop | lose
+    kind: str = "fail"  # fail | drop | lose | land
+    skip: int = 0  # matching requests to let through before the rule fires
+    action: Callable[[], None] | None = None  # land: run once the app has applied the request
 
 
 @dataclass
@@ -53,7 +59,7 @@ class Faults:
     rules: list[_Rule] = field(default_factory=list)
     delay: float = 0.0
     ratio: float = 0.0
-    ratio_statuses: tuple[int, ...] = (500, 429)
+    ratio_statuses: tuple[int | str, ...] = (500, 429)
     ratio_body: Callable[[int], Any] | None = None
     ratio_match: Callable[[str, str], bool] | None = None
     rng: random.Random = field(default_factory=lambda: random.Random(1234))
@@ -68,10 +74,14 @@ class Faults:
     def lose_next_response(self, n: int = 1, *, match: Callable[[str, str], bool] | None = None) -> None:
         self.rules.append(_Rule(n, match=match, kind="lose"))
 
+    def land_then(self, action: Callable[[], None], *, skip: int = 0,
+                  match: Callable[[str, str], bool] | None = None) -> None:
+        self.rules.append(_Rule(1, match=match, kind="land", skip=skip, action=action))
+
     def latency(self, seconds: float) -> None:
         self.delay = seconds
 
-    def fail_ratio(self, ratio: float, statuses: tuple[int, ...] = (500, 429), *, body: Callable[[int], Any] | None = None,
+    def fail_ratio(self, ratio: float, statuses: tuple[int | str, ...] = (500, 429), *, body: Callable[[int], Any] | None = None,
                    match: Callable[[str, str], bool] | None = None) -> None:
         self.ratio, self.ratio_statuses, self.ratio_body, self.ratio_match = ratio, statuses, body, match
 
@@ -83,10 +93,15 @@ class Faults:
     def take(self, method: str, path: str) -> _Rule | None:
         for rule in self.rules:
             if rule.remaining > 0 and (rule.match is None or rule.match(method, path)):
+                if rule.skip > 0:
+                    rule.skip -= 1
+                    continue
                 rule.remaining -= 1
                 return rule
         if self.ratio and (self.ratio_match is None or self.ratio_match(method, path)) and self.rng.random() < self.ratio:
             status = self.rng.choice(self.ratio_statuses)
+            if status in ("drop", "lose"):  # a dropped connection, before or after the app ran
+                return _Rule(0, kind=str(status))
             body = self.ratio_body(status) if self.ratio_body else None
             return _Rule(0, status, body, 0 if status == 429 else None)
         return None
@@ -131,7 +146,7 @@ class FaultMiddleware:
                 entry.status = -1
                 await _abort(send)
                 return
-            if rule is not None and rule.kind == "lose":
+            if rule is not None and rule.kind in ("lose", "land"):
                 status_holder: list[int] = []
 
                 async def swallow(message):
@@ -140,6 +155,8 @@ class FaultMiddleware:
 
                 await self.app(scope, receive, swallow)
                 entry.status = -(status_holder[0] if status_holder else 1)
+                if rule.action is not None:
+                    rule.action()
                 await _abort(send)
                 return
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -94,7 +95,8 @@ class WolkvoxEmulator(Emulator):
         self.max_records = MAX_RECORDS
         self.rejections: dict[str, str] = {}
         self.list_keys = {"name": "name", "duration": "duration", "created": "creation_date"}
-        self.list_duration_style = "seconds"  # seconds | hms | number
+        # seconds | hms | number | floor | round | ceil | ms | hms-whole
+        self.list_duration_style = "seconds"
         self.token_in_flight = 0
         self.max_token_in_flight = 0
         self.foreign_slots = 0  # requests another program has in flight on the token
@@ -216,6 +218,17 @@ class WolkvoxEmulator(Emulator):
             return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}.{int(seconds % 1 * 100):02d}"
         if self.list_duration_style == "number":
             return round(seconds, 2)
+        # the documentation is silent on precision: whole seconds (any rounding),
+        # or an integer of milliseconds, are as plausible as hundredths
+        if self.list_duration_style in ("floor", "ceil"):
+            return int(getattr(math, self.list_duration_style)(seconds))
+        if self.list_duration_style == "round":
+            return str(round(seconds))
+        if self.list_duration_style == "ms":
+            return round(seconds * 1000)
+        if self.list_duration_style == "hms-whole":
+            whole = int(seconds)
+            return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
         return f"{seconds:.2f}"
 
 
