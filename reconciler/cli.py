@@ -42,6 +42,7 @@ from reconciler.step_summary import append_step_summary
 
 if TYPE_CHECKING:
     from reconciler import engine
+    from reconciler.model import Desired
     from reconciler.plan import Change, Plan
 
 log = logging.getLogger(__name__)
@@ -178,6 +179,17 @@ def write_step_summary(no_step_summary: bool, render) -> None:
         click.echo(f"Warning: {warning}", err=True)
 
 
+def load_checked(config_path: Path) -> Desired:
+    """The config loaded, renditions resolved, and the assets that opted into
+    lint checked: an error-level finding refuses like a config error."""
+    from reconciler import audiolint
+    from reconciler.config import load_config
+
+    desired = load_config(config_path)
+    audiolint.gate(desired)
+    return desired
+
+
 def render_plan(plan: Plan, output_format: str, *, color: bool) -> str:
     if output_format == "json":
         from reconciler.render.json import render_json
@@ -217,11 +229,10 @@ def plan(
 ) -> int:
     """Show what apply would change."""
     from reconciler import engine
-    from reconciler.config import load_config
     from reconciler.lockfile import read_lockfile
     from reconciler.safety import refusal_error
 
-    desired = load_config(config_path)
+    desired = load_checked(config_path)
     recorded = read_lockfile(desired.lockfile_path)
     result = engine.run(
         engine.plan_once(desired, recorded, targets=targets, verify_content=verify_content, force=force)
@@ -311,11 +322,10 @@ def apply(config_path: Path, targets: tuple[str, ...], verify_content: bool, aut
                            lock_timeout=lock_timeout,
                            refused=[o for o, on in (("--target", targets), ("--verify-content", verify_content), ("--force", force)) if on])
     from reconciler import engine
-    from reconciler.config import load_config
     from reconciler.lockfile import LockfileStore
     from reconciler.render.text import render_text
 
-    desired = load_config(config_path)
+    desired = load_checked(config_path)
     color = use_color(no_color)
     progress = ApplyProgress(tty=sys.stdout.isatty(), color=color)
 
@@ -411,9 +421,7 @@ def finish_apply(outcome: engine.ApplyOutcome, color: bool) -> int:
 @common_options
 def validate(config_path: Path, no_color: bool) -> int:
     """Check the config and every audio file offline."""
-    from reconciler.config import load_config
-
-    desired = load_config(config_path)
+    desired = load_checked(config_path)
     assets = desired.all_assets()
     click.echo(
         f"Success! The configuration is valid: {len(assets)} asset(s) on "
@@ -427,6 +435,29 @@ def validate(config_path: Path, no_color: bool) -> int:
     return 0
 
 
+@cli.command()
+@common_options
+@target_option
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="text, or json (findings with address, rule, severity, value, limit, unit, message).",
+)
+def lint(config_path: Path, targets: tuple[str, ...], no_color: bool, output_format: str) -> int:
+    """Measure every declared asset against the [lint] rules; exit 1 on an error-level finding."""
+    from reconciler import audiolint
+    from reconciler.config import load_config
+
+    desired = load_config(config_path)
+    result = audiolint.lint_desired(desired, targets=targets)
+    if output_format == "json":
+        from reconciler.render.json import dumps
+
+        click.echo(dumps(audiolint.lint_document(result)), nl=False)
+    else:
+        click.echo(audiolint.lint_text(result), nl=False)
+    return 1 if result.errors else 0
+
+
 STARTER = '''\
 # reconciler.toml: which audio belongs on which provider account.
 # Plan with `reconciler plan`, apply with `reconciler apply`.
@@ -438,6 +469,9 @@ STARTER = '''\
 type = "directory"                    # directory | see `reconciler providers`
 path = "build/sounds"                 # the target folder, relative to this file
 prune = false                         # true: also delete files neither declared nor recorded
+# audio = { format = "wav", encoding = "ulaw", sample_rate = 8000, channels = 1, loudness = -19 }
+#                                     # upload a rendition of each file, rendered into .reconciler/cache/
+#                                     # (add .reconciler/ to your .gitignore)
 
 # One table per asset; its address is "local.welcome".
 # [providers.local.assets.welcome]
@@ -474,6 +508,7 @@ def init(config_path: Path, no_color: bool) -> int:
             hint="Pick a path in a writable folder with -c.",
         ) from None
     click.echo(f"Wrote {config_path}. Declare your assets in it, then run `{command_prefix()} plan`.")
+    click.echo("Add .reconciler/ to your .gitignore: it holds the cache of renditions and measurements.")
     return 0
 
 

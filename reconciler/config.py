@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler import library as library_mod
 from reconciler.audio import NotAudioError, file_digest, inspect_bytes
+from reconciler.audio.lint import LintRules
+from reconciler.audio.recipe import AudioSettings
 from reconciler.defaults import DEFAULT_CONFIG, DEFAULT_LOCKFILE  # noqa: E402, F401 (re-exported)
 from reconciler.errors import ConfigError
 from reconciler.inputs import (
@@ -27,7 +29,7 @@ from reconciler.inputs import (
     read_file,
     real_path,
 )
-from reconciler.model import Desired, DesiredAsset, DesiredInstance
+from reconciler.model import Desired, DesiredAsset, DesiredInstance, is_content_hash
 from reconciler.overlap import check_overlaps
 from reconciler.providers import PROVIDERS, Provider
 from reconciler.providers.base import (
@@ -54,6 +56,7 @@ class ConfigFile(BaseModel):
 
     settings: Settings = Field(default_factory=Settings)
     library: dict[str, Any] | None = None  # validated by `library.parse_library`
+    lint: LintRules | None = None  # `[lint]`: rules for every asset (see reconciler.audio.lint)
     providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
@@ -68,6 +71,7 @@ def _known_keys() -> set[str]:
                 if isinstance(arg, type) and issubclass(arg, BaseModel):
                     keys |= set(arg.model_fields)
     keys |= set(AssetSpec.model_fields) | set(library_mod.LibraryGlob.model_fields)
+    keys |= set(AudioSettings.model_fields) | set(LintRules.model_fields)
     return keys
 
 
@@ -222,11 +226,11 @@ def _expand_assets(
                     f"{os.path.relpath(path, base)})",
                     file=file,
                 )
+            # relpath, not relative_to: a pattern may reach outside the config's folder
+            fields = {"file": os.path.relpath(path, base), "description": g.description, "protect": g.protect}
+            fields |= {k: getattr(g, k) for k in ("audio", "lint") if getattr(g, k) is not None}
             try:
-                spec = spec_model.model_validate(
-                    # relpath, not relative_to: a pattern may reach outside the config's folder
-                    {"file": os.path.relpath(path, base), "description": g.description, "protect": g.protect}
-                )
+                spec = spec_model.model_validate(fields)
             except ValidationError as exc:  # a provider's asset rules (e.g. no description)
                 raise ConfigError(
                     "invalid configuration", file=file, reasons=_describe_errors(exc, where)
@@ -281,6 +285,7 @@ def load_config(config_path: Path, *, read_audio: bool = True) -> Desired:
     library = library_mod.parse_library(top.library, base, file, _describe_errors)
     used: set[str] = set()
     reads: dict[Path, tuple[str, int, Any]] = {}  # one read per file, however many instances carry it
+    audio = AudioLoader(base, file)
     providers: dict[str, Provider] = {}
     for instance, table in top.providers.items():
         table, overrides = library_mod.split_overrides(instance, table, library, file)
@@ -297,6 +302,11 @@ def load_config(config_path: Path, *, read_audio: bool = True) -> Desired:
         warnings: list[str] = []
         for key, (where, spec) in {**carried, **own}.items():
             asset = build_asset(instance, key, spec, base, where, file, provider, reads=reads, read_audio=read_audio)
+            if read_audio:
+                asset = audio.attach(
+                    asset, where, effective_audio(settings.audio, spec.audio),
+                    effective_lint(top.lint, settings.lint, spec.lint), declared_audio=spec.audio is not None,
+                )
             if asset.name in names:
                 raise ConfigError(
                     f"{where}: remote name '{asset.name}' is also used by {names[asset.name]}",
@@ -319,6 +329,65 @@ def load_config(config_path: Path, *, read_audio: bool = True) -> Desired:
     desired.warnings += library_mod.unused_warnings(library, used)
     check_overlaps(desired, providers, file)
     return desired
+
+
+def effective_audio(*layers: AudioSettings | None) -> AudioSettings | None:
+    """An asset's recipe from its `audio` tables, least specific first (the
+    instance's, then the asset's or glob entry's): keys set on a later layer
+    override an earlier one's; None when no layer declares one. A library
+    prompt's table arrives already composed with its instance's and override's
+    by `library.compose` (library < instance < override); laying the instance's
+    under it again changes nothing."""
+    result: AudioSettings | None = None
+    for layer in layers:
+        if layer is not None:
+            result = layer.merged_over(result)
+    return result
+
+
+def effective_lint(*layers: LintRules | None) -> LintRules | None:
+    """An asset's lint rules: `[lint]` < the instance's `lint` < the asset's,
+    threshold by threshold; None when none is declared."""
+    result: LintRules | None = None
+    for layer in layers:
+        if layer is not None:
+            result = layer if result is None else layer.merged_over(result)
+    return result
+
+
+class AudioLoader:
+    """Attaches renditions and lint rules to assets as the config is loaded.
+    The audio stack (numpy, libsndfile) is imported only when a recipe exists."""
+
+    def __init__(self, base: Path, file: str) -> None:
+        self.base = base
+        self.file = file
+        self.renditions: Any = None  # reconciler.renditions.Renditions, made on first use
+
+    def attach(
+        self, asset: DesiredAsset, where: str, audio: AudioSettings | None, lint: LintRules | None,
+        *, declared_audio: bool,
+    ) -> DesiredAsset:
+        if asset.file is None or not is_content_hash(asset.sha256):
+            if declared_audio:
+                raise ConfigError(
+                    f"{where}: `audio` needs a local `file` to render; this asset has none", file=self.file
+                )
+            return asset  # file-less (a provider's preinstalled prompt): nothing to render or measure
+        if audio is not None:
+            if self.renditions is None:
+                from reconciler.renditions import Renditions
+
+                self.renditions = Renditions(self.base)
+            asset = self.renditions.attach(asset, audio, where=where, file=self.file)
+        # plan-time lint is opted into by a recipe, a [lint] table or an asset's own `lint`
+        if lint is None and audio is not None:
+            lint = LintRules()
+        target = asset.rendition.recipe.get("loudness") if asset.rendition is not None else None
+        if lint is not None and target is not None and "target" not in lint.loudness.model_fields_set:
+            # a rendition normalised to its recipe's loudness is judged against that target
+            lint = LintRules.model_validate({"loudness": {"target": target}}).merged_over(lint)
+        return asset.model_copy(update={"lint": lint}) if lint is not None else asset
 
 
 def build_asset(

@@ -16,6 +16,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from reconciler.audio.lint import LintRules
+from reconciler.audio.recipe import AudioSettings
 from reconciler.errors import OutcomeUnknownError, ProviderError
 from reconciler.inputs import path_problem
 from reconciler.model import DesiredAsset, RemoteAsset
@@ -102,6 +104,12 @@ class AssetSpec(BaseModel):
     name: str | None = Field(default=None, description="Remote name; default: the key.")
     description: str = Field(default="", description="Remote description, where supported.")
     protect: bool = Field(default=False, description="Fail a plan that would delete or replace it.")
+    audio: AudioSettings | None = Field(
+        default=None,
+        description="Rendition recipe: upload a rendition of the file instead of the file itself; "
+        "keys set here override the instance's `audio` keys.",
+    )
+    lint: LintRules | None = Field(default=None, description="Lint rules for this asset, over the [lint] table.")
     ignore_changes: list[IgnorableField] | None = Field(
         default=None,
         description="Fields whose differences (edited here or in the provider's console) never "
@@ -126,6 +134,8 @@ class GlobSpec(BaseModel):
     pattern: LocalPath = Field(description="Glob relative to the config file, e.g. 'prompts/*.wav'.")
     description: str = ""
     protect: bool = False
+    audio: AudioSettings | None = Field(default=None, description="Rendition recipe for every match.")
+    lint: LintRules | None = Field(default=None, description="Lint rules for every match.")
 
 
 class ProviderSettings(BaseModel):
@@ -161,6 +171,14 @@ class ProviderSettings(BaseModel):
         default_factory=list,
         description="Fields (name, description) whose differences never cause an update, a "
         "replace or drift on this instance's assets (an asset's own list replaces it).",
+    )
+    audio: AudioSettings | None = Field(
+        default=None,
+        description="Rendition recipe for every asset of the instance (format, encoding, sample_rate, "
+        "channels, loudness, true_peak, trim_silence); absent: files are uploaded as they are.",
+    )
+    lint: LintRules | None = Field(
+        default=None, description="Lint rules for every asset of the instance, over the [lint] table."
     )
     assets: dict[str, AssetSpec] = Field(default_factory=dict)
     glob: list[GlobSpec] = Field(default_factory=list)

@@ -1,0 +1,162 @@
+"""Audio lint over a loaded config: each declared asset measured (the rendition
+where a recipe is declared, else the file itself) and checked against its
+rules (`reconciler.audio.lint`).
+
+A rendition hides some damage of its master — gain and resampling move a
+clipped run off full scale — so for a rendition the master is checked too
+for broken audio (empty, truncated, clipped): a clipped master stays
+distorted whatever the recipe does to it.
+
+`reconciler lint` checks every asset. `validate`, `plan` and `apply` check
+the assets that opted in (an `audio` recipe, a `lint` table on the asset, or
+a top-level `[lint]` table), refuse on error-level findings as on a config
+error, and show warnings; a config with none of these plans as it always did.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.errors import ConfigError
+from reconciler.measurements import MeasurementStore
+from reconciler.model import Desired, DesiredAsset, is_content_hash
+from reconciler.planner import matches_target
+from reconciler.renditions import cache_root
+
+# what a rendition cannot repair: checked on the master as well
+MASTER_RULES = ("empty", "truncated", "clipping")
+LINT_FORMAT_VERSION = 1
+
+
+@dataclass
+class LintResult:
+    findings: list[Any] = field(default_factory=list)  # reconciler.audio.lint.Finding
+    files: dict[str, str] = field(default_factory=dict)  # address -> the file measured (relative)
+
+    @property
+    def errors(self) -> list[Any]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Any]:
+        return [f for f in self.findings if f.severity == "warn"]
+
+
+def _label(asset: DesiredAsset, base: Any) -> str:
+    if asset.master is not None:
+        return f"rendition of {asset.master.file}"
+    assert asset.file is not None
+    return os.path.relpath(asset.file, base)
+
+
+def _measure_findings(address: str, path: Any, sha256: str, rules: Any, store: MeasurementStore) -> list[Any]:
+    from reconciler.audio.errors import AudioDecodeError
+    from reconciler.audio.lint import Finding, lint
+
+    try:
+        measured = store.measure(path, sha256)
+    except AudioDecodeError as exc:
+        # as reconciler.audio.lint.lint_file: audio that is not all there is `truncated`
+        rule = "empty" if exc.reason == "empty" else "truncated"
+        severity = getattr(rules, rule).severity
+        if severity == "off":
+            return []
+        return [Finding(address=address, rule=rule, severity=severity, value=None, limit=None, unit="",
+                        message=f"audio cannot be decoded: {exc}")]
+    return lint(address, measured, rules)
+
+
+def lint_asset(asset: DesiredAsset, rules: Any, store: MeasurementStore) -> list[Any]:
+    assert asset.file is not None
+    findings = _measure_findings(asset.address, asset.file, asset.sha256, rules, store)
+    if asset.master is not None:
+        master = asset.master
+        for finding in _measure_findings(asset.address, master.path, master.sha256, rules, store):
+            if finding.rule in MASTER_RULES:
+                findings.append(finding.model_copy(update={"message": f"master {master.file}: {finding.message}"}))
+    return findings
+
+
+def lint_desired(desired: Desired, *, targets: Sequence[str] = (), everything: bool = True) -> LintResult:
+    """Findings for the declared assets. `everything`: every asset with a local
+    file, with the default rules where none are declared (`reconciler lint`);
+    otherwise only the assets that opted in (`validate`, `plan`, `apply`)."""
+    result = LintResult()
+    assets = [
+        a for a in sorted(desired.all_assets(), key=lambda a: a.address)
+        if a.file is not None and is_content_hash(a.sha256) and matches_target(a.address, targets)
+        and (everything or a.lint is not None)
+    ]
+    if not assets:
+        return result
+    from reconciler.audio.lint import LintRules
+
+    base = desired.config_path.resolve().parent
+    store = MeasurementStore(cache_root(base))
+    for asset in assets:
+        result.files[asset.address] = _label(asset, base)
+        result.findings += lint_asset(asset, asset.lint if asset.lint is not None else LintRules(), store)
+    return result
+
+
+def _amount(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    text = f"{value:g}" if isinstance(value, int) or float(value).is_integer() else f"{value:.1f}"
+    return f"{text} {unit}".strip()
+
+
+def describe(finding: Any, files: dict[str, str]) -> str:
+    """One line naming the asset, its file, the rule, the value and the limit."""
+    where = f"{finding.address} ({files[finding.address]})" if finding.address in files else finding.address
+    line = f"{where}: {finding.rule}: {finding.message}"
+    if finding.value is not None or finding.limit is not None:
+        line += f" [value {_amount(finding.value, finding.unit)}, limit {_amount(finding.limit, finding.unit)}]"
+    return line
+
+
+def gate(desired: Desired) -> LintResult:
+    """The lint step of `validate`, `plan` and `apply`: raise ConfigError on an
+    error-level finding; add the warnings to their instances' warnings (shown by
+    `validate` and in the plan)."""
+    result = lint_desired(desired, everything=False)
+    if result.errors:
+        raise ConfigError(
+            f"audio lint: {len(result.errors)} error-level finding(s)",
+            file=str(desired.config_path),
+            reasons=[describe(f, result.files) for f in result.errors],
+            hint="Fix the audio (a new master), or relax the rule in the [lint] table or the asset's "
+            "`lint` table (e.g. clipping = \"warn\"); `reconciler lint` lists every finding.",
+        )
+    for finding in result.warnings:
+        instance = desired.instances[finding.address.split(".", 1)[0]]
+        instance.warnings.append(f"lint: {describe(finding, result.files)}")
+    return result
+
+
+def lint_document(result: LintResult) -> dict[str, Any]:
+    """`reconciler lint --format json`."""
+    return {
+        "format_version": LINT_FORMAT_VERSION,
+        "summary": {"assets": len(result.files), "error": len(result.errors), "warn": len(result.warnings)},
+        "findings": [
+            {**f.model_dump(mode="json"), "file": result.files.get(f.address)} for f in result.findings
+        ],
+    }
+
+
+def lint_text(result: LintResult) -> str:
+    lines = [
+        f"{'Error' if f.severity == 'error' else 'Warning'}: {describe(f, result.files)}" for f in result.findings
+    ]
+    n = len(result.files)
+    if result.findings:
+        lines.append(
+            f"Lint: {len(result.errors)} error(s), {len(result.warnings)} warning(s) in {n} asset(s)."
+        )
+    else:
+        lines.append(f"Lint: no findings in {n} asset(s).")
+    return "\n".join(lines) + "\n"
