@@ -48,6 +48,7 @@ def desired_state(asset: DesiredAsset) -> AssetState:
         duration=audio.duration if audio else None,
         format=audio.format if audio else None,
         sample_rate=audio.sample_rate if audio else None,
+        channels=audio.channels if audio and not extra else None,
         **extra,
     )
 
@@ -75,7 +76,9 @@ def recorded_state(entry: LockEntry, remote: RemoteAsset | None = None) -> Asset
     """What is there now: the remote's visible fields, else what we recorded
     (of the uploaded bytes: the rendition, where there is one)."""
     extra = _recorded_audio(entry)
-    recorded_rate = entry.rendition.sample_rate if entry.rendition is not None else None
+    r = entry.rendition
+    recorded_rate = r.sample_rate if r is not None else entry.sample_rate
+    channels = entry.channels if r is None else None
     if remote is None:
         return AssetState(
             name=entry.name,
@@ -85,6 +88,7 @@ def recorded_state(entry: LockEntry, remote: RemoteAsset | None = None) -> Asset
             duration=entry.uploaded_duration,
             format=entry.uploaded_format,
             sample_rate=recorded_rate,
+            channels=channels,
             **extra,
         )
     return AssetState(
@@ -95,6 +99,7 @@ def recorded_state(entry: LockEntry, remote: RemoteAsset | None = None) -> Asset
         duration=remote.duration if remote.duration is not None else entry.uploaded_duration,
         format=remote.format or entry.uploaded_format,
         sample_rate=remote.sample_rate if remote.sample_rate is not None else recorded_rate,
+        channels=channels,
         **extra,
     )
 

@@ -19,6 +19,7 @@ from reconciler import library as library_mod
 from reconciler.audio import NotAudioError, file_digest, inspect_bytes
 from reconciler.audio.lint import LintRules
 from reconciler.audio.recipe import AudioSettings
+from reconciler.config_keys import keys_at, unknown_key
 from reconciler.defaults import DEFAULT_CONFIG, DEFAULT_LOCKFILE  # noqa: E402, F401 (re-exported)
 from reconciler.errors import ConfigError
 from reconciler.inputs import (
@@ -44,7 +45,7 @@ from reconciler.providers.base import (
 class Settings(BaseModel):
     """`[settings]`"""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     lockfile: LocalPath = Field(default=DEFAULT_LOCKFILE, description="Lockfile path, relative to the config file.")
 
@@ -52,7 +53,7 @@ class Settings(BaseModel):
 class ConfigFile(BaseModel):
     """The top level of reconciler.toml (provider tables validated per type)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     settings: Settings = Field(default_factory=Settings)
     library: dict[str, Any] | None = None  # validated by `library.parse_library`
@@ -60,27 +61,14 @@ class ConfigFile(BaseModel):
     providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
-def _known_keys() -> set[str]:
-    keys: set[str] = set(ConfigFile.model_fields) | set(Settings.model_fields)
-    for cls in PROVIDERS.values():
-        model = cls.settings_model
-        keys |= set(model.model_fields)
-        for name in ("assets", "glob"):
-            annotation = model.model_fields[name].annotation
-            for arg in getattr(annotation, "__args__", ()):
-                if isinstance(arg, type) and issubclass(arg, BaseModel):
-                    keys |= set(arg.model_fields)
-    keys |= set(AssetSpec.model_fields) | set(library_mod.LibraryGlob.model_fields)
-    keys |= set(AudioSettings.model_fields) | set(LintRules.model_fields)
-    return keys
-
-
 def did_you_mean(word: str, choices: set[str] | list[str]) -> str:
     close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def _describe_errors(exc: ValidationError, prefix: str) -> list[str]:
+def _describe_errors(exc: ValidationError, prefix: str, model: type[BaseModel] | None = None) -> list[str]:
+    """One reason per error, named by its TOML key path. `model` is what was
+    validated, so an unknown key is matched against the keys valid there."""
     reasons = []
     errors = exc.errors()
     for err in errors[:MAX_REASONS]:
@@ -88,7 +76,7 @@ def _describe_errors(exc: ValidationError, prefix: str) -> list[str]:
         path = f"{prefix}.{loc}" if prefix and loc else prefix or loc
         if err["type"] == "extra_forbidden":
             key = str(err["loc"][-1])
-            reasons.append(f"{path}: unknown key{did_you_mean(key, _known_keys())}")
+            reasons.append(f"{path}: unknown key{unknown_key(key, keys_at(model, tuple(err['loc'][:-1])))}")
         elif err["type"] == "missing":
             reasons.append(f"{path}: required key is missing")
         else:
@@ -156,7 +144,7 @@ def parse_provider_settings(instance: str, table: dict[str, Any], file: str) -> 
         return model.model_validate(table)
     except ValidationError as exc:
         raise ConfigError(
-            "invalid configuration", file=file, reasons=_describe_errors(exc, f"providers.{instance}")
+            "invalid configuration", file=file, reasons=_describe_errors(exc, f"providers.{instance}", model)
         ) from None
 
 
@@ -233,7 +221,7 @@ def _expand_assets(
                 spec = spec_model.model_validate(fields)
             except ValidationError as exc:  # a provider's asset rules (e.g. no description)
                 raise ConfigError(
-                    "invalid configuration", file=file, reasons=_describe_errors(exc, where)
+                    "invalid configuration", file=file, reasons=_describe_errors(exc, where, spec_model)
                 ) from None
             out[key] = (where, spec)
     glob_keys = set(out)
@@ -262,7 +250,7 @@ def _library_assets(
             out[key] = (where, spec_model.model_validate(raw))
         except ValidationError as exc:  # a provider's asset rules (e.g. no description)
             raise ConfigError(
-                "invalid configuration", file=file, reasons=_describe_errors(exc, where)
+                "invalid configuration", file=file, reasons=_describe_errors(exc, where, spec_model)
             ) from None
     return out, resolved.warnings
 
@@ -279,7 +267,7 @@ def load_config(config_path: Path, *, read_audio: bool = True) -> Desired:
     try:
         top = ConfigFile.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError("invalid configuration", file=file, reasons=_describe_errors(exc, "")) from None
+        raise ConfigError("invalid configuration", file=file, reasons=_describe_errors(exc, "", ConfigFile)) from None
     base = real_path(config_path).parent
     desired = Desired(config_path=config_path, lockfile_path=base / top.settings.lockfile)
     library = library_mod.parse_library(top.library, base, file, _describe_errors)

@@ -22,7 +22,7 @@ from reconciler.audio import NotAudioError, inspect_bytes
 from reconciler.compare import audio_drift, entry_drift
 from reconciler.config import load_config
 from reconciler.inputs import MAX_AUDIO_BYTES, InputError, read_file, real_path
-from reconciler.lockfile import Lockfile, read_lockfile
+from reconciler.lockfile import Lockfile, check_entry_types, read_lockfile
 from reconciler.model import Desired, ObservedInstance
 from reconciler.plan import DriftItem
 from reconciler.planner import IGNORED_BY, is_ignored, matches_target
@@ -157,6 +157,7 @@ async def check_drift(config_path: Path, *, targets: Sequence[str] = (), verify_
     every instance and compare. Writes nothing."""
     desired = load_config(config_path, read_audio=False)  # lockfile vs remote: no audio needed
     lock = read_lockfile(desired.lockfile_path)
+    check_entry_types(lock, desired.instance_types(), lockfile=str(desired.lockfile_path))
     observed = await engine.observe_only(desired, lock, verify_content=verify_content)
     policy = policy_of(desired)
     warnings: list[str] = []

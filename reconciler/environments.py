@@ -27,7 +27,7 @@ from reconciler.audio import file_digest
 from reconciler.config import did_you_mean, load_config
 from reconciler.errors import ReconcilerError
 from reconciler.inputs import InputError, real_path
-from reconciler.lockfile import LockEntry, read_lockfile
+from reconciler.lockfile import LockEntry, check_entry_types, read_lockfile
 from reconciler.model import Desired
 
 COMPARE_FORMAT_VERSION = 1
@@ -206,6 +206,7 @@ def compare_config(config_path: Path, a: str, b: str) -> Comparison:
     if a == b:
         raise ReconcilerError(f"compare needs two different instances, got '{a}' twice")
     lock = read_lockfile(desired.lockfile_path)
+    check_entry_types(lock, desired.instance_types(), lockfile=str(desired.lockfile_path))
     base = real_path(desired.config_path).parent
     warnings: list[str] = []
     records = tuple(

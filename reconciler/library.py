@@ -44,7 +44,7 @@ from reconciler.providers.base import ASSET_KEY, AssetSpec, GlobSpec, LocalPath
 # `audio` recipe on `[providers.<i>]`) sits between the library and the override.
 LAYERED_KEYS = ("audio", "lint")
 
-Describe = Callable[[ValidationError, str], list[str]]
+Describe = Callable[[ValidationError, str, type[BaseModel]], list[str]]
 
 
 class LibraryAsset(AssetSpec):
@@ -68,6 +68,7 @@ class Library(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        strict=True,
         json_schema_extra={"propertyNames": {"pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"}},
     )
     __pydantic_extra__: dict[str, LibraryAsset] = Field(init=False)  # type: ignore[assignment]
@@ -97,7 +98,7 @@ def parse_library(raw: Any, base: Path, file: str, describe: Describe) -> dict[s
     try:
         lib = Library.model_validate(raw)
     except ValidationError as exc:
-        reasons = describe(exc, "library")
+        reasons = describe(exc, "library", Library)
         if any("unknown key" in r for r in reasons):
             reasons.append(
                 "provider-specific keys (e.g. exolve's file_type) go in the instance's override "

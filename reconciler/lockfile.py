@@ -13,7 +13,7 @@ import os
 import signal
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler.atomic import TEMP_MARK, atomic_write, remove_stale_temps
 from reconciler.durations import format_duration
-from reconciler.errors import LockfileError
+from reconciler.errors import LockfileError, PlanError
 from reconciler.inputs import (
     MAX_LOCKFILE_BYTES,
     InputError,
@@ -101,8 +101,12 @@ class LockEntry(BaseModel):
     size: int
     applied_at: str
     protect: bool = False
+    # the audio facts of what was uploaded (absent in lockfiles written before
+    # they were recorded: the plan then shows them as unknown)
     duration: float | None = None
     format: str | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
     # remote ids replaced by this address's current one, not yet deleted: a
     # crash mid-replace leaves them here, and the next plan deletes them
     superseded: list[str] = Field(default_factory=list)
@@ -196,21 +200,90 @@ def _read_toml_lockfile(path: Path) -> Lockfile:
             hint="Restore it from git (`git checkout -- reconciler.lock`), or point `lockfile` "
             "under [settings] at a regular file, and plan again.",
         ) from None
+    check_header(path, data)
     try:
         lock = Lockfile.model_validate(data)
     except ValidationError as exc:
-        detail = str(exc).splitlines()[0]
         raise LockfileError(
-            f"lockfile {path} is corrupt ({detail}); it has not been modified",
-            hint="Restore it from git (`git checkout -- reconciler.lock`) and plan again.",
+            f"lockfile {path} is corrupt: {_first_error(exc)}; it has not been modified",
+            hint=f"Restore it from git (`git checkout -- {path.name}`) and plan again.",
         ) from None
-    if lock.version > LOCKFILE_VERSION:
-        raise LockfileError(
-            f"lockfile {path} has format version {lock.version}; this reconciler reads "
-            f"up to {LOCKFILE_VERSION}",
-            hint="Upgrade reconciler.",
-        )
+    for address, entry in lock.assets.items():
+        if address.split(".", 1)[0] != entry.instance:
+            raise LockfileError(
+                f"lockfile {path} is corrupt: entry {address} says instance '{entry.instance}', but its "
+                f"address names instance '{address.split('.', 1)[0]}'; it has not been modified",
+                hint=f"Restore it from git (`git checkout -- {path.name}`) and plan again.",
+            )
     return lock
+
+
+HEADER_FIELDS = ("version", "lineage", "serial")
+
+
+def check_header(path: Path, data: dict) -> None:
+    """A newer format is said to be newer (whatever else it holds), and each header
+    field a lockfile cannot do without is named when missing or wrong."""
+    version = data.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > LOCKFILE_VERSION:
+        raise LockfileError(
+            f"lockfile {path} was written by a newer version of reconciler (format {version}, this one "
+            f"reads up to {LOCKFILE_VERSION}); it has not been modified",
+            hint="Upgrade reconciler (e.g. `pip install -U reconciler`) to plan or apply with it.",
+        )
+    if not data:
+        return  # an empty file: nothing recorded yet, like a missing one
+    restore = (f"Restore it from git (`git checkout -- {path.name}`). reconciler writes the header itself: "
+               "`version`, a `lineage` id and a `serial` that grows with every write.")
+    for field in HEADER_FIELDS:
+        if field not in data:
+            raise LockfileError(f"lockfile {path} has no `{field}` in its header; it has not been modified",
+                                hint=restore)
+    for field, ok, want in (
+        ("version", isinstance(version, int) and not isinstance(version, bool) and version >= 1, "a format number"),
+        ("lineage", isinstance(data["lineage"], str) and data["lineage"].strip() != "", "a non-empty id"),
+        ("serial", isinstance(data["serial"], int) and not isinstance(data["serial"], bool)
+         and data["serial"] >= 0, "a whole number, 0 or more"),
+    ):
+        if not ok:
+            raise LockfileError(
+                f"lockfile {path}: `{field}` is {data[field]!r}, not {want}; it has not been modified",
+                hint=restore,
+            )
+
+
+def _first_error(exc: ValidationError) -> str:
+    """The first problem, named by its place: `assets."local.welcome".size: ...`."""
+    err = exc.errors()[0]
+    parts = [f'"{p}"' if isinstance(p, str) and "." in p else str(p) for p in err["loc"]]
+    where = ".".join(parts) or "the file"
+    more = len(exc.errors()) - 1
+    return f"{where}: {err['msg']}" + (f" (and {more} more problem(s))" if more else "")
+
+
+def check_entry_types(lock: Lockfile, types: Mapping[str, str], *, lockfile: str) -> None:
+    """Each entry's recorded `type` is its instance's type in the config. An
+    instance that changed type points at another account: its records are not
+    about it any more, and planning them would touch the wrong thing."""
+    wrong = sorted(
+        (address, entry.type, types[entry.instance])
+        for address, entry in lock.assets.items()
+        if entry.instance in types and entry.type != types[entry.instance]
+    )
+    if not wrong:
+        return
+    instances = sorted({a.split(".", 1)[0] for a, _, _ in wrong})
+    lines = [f"  - {a}: recorded as type {was}, but instance '{a.split('.', 1)[0]}' is type {now}"
+             for a, was, now in wrong[:10]]
+    if len(wrong) > 10:
+        lines.append(f"  - ... and {len(wrong) - 10} more")
+    raise PlanError(
+        f"lockfile {lockfile}: {len(wrong)} entr{'y' if len(wrong) == 1 else 'ies'} of another provider "
+        "type than the config's instance:\n" + "\n".join(lines),
+        hint="If the instance moved to another provider, its old records belong to the old account: "
+        "forget them with " + " and ".join(f"`reconciler state rm '{i}.*'`" for i in instances)
+        + " (nothing is deleted remotely), then plan again; otherwise restore the instance's `type`.",
+    )
 
 
 def journal_path(path: Path) -> Path:

@@ -177,6 +177,9 @@ class Desired(BaseModel):
         instance = self.instances.get(address.split(".", 1)[0])
         return instance.assets.get(address) if instance else None
 
+    def instance_types(self) -> dict[str, str]:
+        return {name: inst.type for name, inst in self.instances.items()}
+
     def all_assets(self) -> list[DesiredAsset]:
         return [a for inst in self.instances.values() for a in inst.assets.values()]
 

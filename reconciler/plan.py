@@ -76,6 +76,8 @@ class AssetState(BaseModel):
     duration: float | None = None
     format: str | None = None
     sample_rate: int | None = None
+    # top level only where no rendition is made (then `audio` holds the rendition's)
+    channels: int | None = None
     master: MasterState | None = Field(default=None, description="Where the uploaded bytes are a rendition: its master.")
     recipe: str | None = Field(default=None, description="The rendition's recipe key (normalised `audio` settings).")
     audio: SoundFacts | None = Field(

@@ -30,7 +30,7 @@ from reconciler.compare import (
     remote_state,
 )
 from reconciler.errors import ConflictError, PlanError, UnsafePlanError
-from reconciler.lockfile import LockEntry, Lockfile
+from reconciler.lockfile import LockEntry, Lockfile, check_entry_types
 from reconciler.model import Desired, DesiredAsset, ObservedInstance, RemoteAsset, is_content_hash
 from reconciler.plan import Action, AssetState, Change, DriftItem, Plan, ReplaceStrategy
 from reconciler.providers.base import Capabilities
@@ -538,6 +538,7 @@ def plan(
     The mass-delete guard (`reconciler.safety`) does not raise: it fills
     `Plan.refused`, so the refused plan can still be shown. `force` lifts
     it, never `protect`."""
+    check_entry_types(recorded, desired.instance_types(), lockfile=str(desired.lockfile_path))
     unknown_instances = sorted({e.instance for e in recorded.assets.values()} - set(desired.instances))
     if unknown_instances:
         addresses = sorted(a for a, e in recorded.assets.items() if e.instance in unknown_instances)

@@ -19,12 +19,19 @@ from pydantic import ValidationError
 
 from reconciler import engine
 from reconciler.applier import rendition_records
-from reconciler.audio import sha256_bytes
+from reconciler.audio import NotAudioError, inspect_bytes, sha256_bytes
 from reconciler.compare import durations_match
 from reconciler.config import ConfigFile, did_you_mean, load_config, read_toml
 from reconciler.errors import ConfigError, PlanError, ReconcilerError
 from reconciler.inputs import real_path
-from reconciler.lockfile import LockEntry, Lockfile, LockfileStore, read_lockfile, utc_now
+from reconciler.lockfile import (
+    LockEntry,
+    Lockfile,
+    LockfileStore,
+    check_entry_types,
+    read_lockfile,
+    utc_now,
+)
 from reconciler.model import Desired, DesiredAsset, RemoteAsset, is_content_hash
 from reconciler.providers.base import ASSET_KEY, INSTANCE_NAME
 
@@ -185,6 +192,24 @@ def _content(asset: DesiredAsset, remote: RemoteAsset | None) -> tuple[str, int,
     ]
 
 
+def _facts(asset: DesiredAsset, remote: RemoteAsset | None, data: bytes | None, *, same: bool) -> dict[str, Any]:
+    """duration, format, sample rate and channels to record: the local file's
+    when the remote holds it (or is trusted to), else what the downloaded bytes
+    or the listing say of the remote one."""
+    facts: Any = None
+    if same:
+        facts = asset.master.facts if asset.master is not None else asset.audio
+    elif data is not None:
+        try:
+            facts = inspect_bytes(data)
+        except NotAudioError:
+            facts = None
+    if facts is None and remote is not None:
+        facts = remote
+    fields = ("duration", "format", "sample_rate", "channels")
+    return {f: getattr(facts, f, None) for f in fields} if facts is not None else {}
+
+
 async def import_asset(
     config_path: Path, address: str, remote_id: str, *, lock: LockOptions | None = None
 ) -> ImportResult:
@@ -192,6 +217,7 @@ async def import_asset(
     desired = load_config(config_path)
     asset = _declared(desired, address)
     recorded = read_lockfile(desired.lockfile_path)
+    check_entry_types(recorded, desired.instance_types(), lockfile=str(desired.lockfile_path))
     if address in recorded.assets:
         raise PlanError(
             f"{address} is already managed (remote id {recorded.assets[address].remote_id})",
@@ -205,6 +231,7 @@ async def import_asset(
         instances={asset.instance: desired.instances[asset.instance]},
     ))[asset.instance]
     remote: RemoteAsset | None = None
+    data: bytes | None = None
     async with provider:
         if provider.capabilities.can_list:
             remote = next((r for r in await provider.list() if r.remote_id == remote_id), None)
@@ -218,6 +245,9 @@ async def import_asset(
                     and provider.capabilities.download_is_exact and is_content_hash(asset.sha256)):
                 data = await provider.download(remote_id)
                 remote = remote.model_copy(update={"sha256": sha256_bytes(data), "size": len(data)})
+            differs = remote.sha256 is not None and remote.sha256 != asset.sha256
+            if differs and data is None and remote.duration is None and provider.capabilities.can_download:
+                data = await provider.download(remote_id)  # its audio facts, for the plan's before side
     sha, size, verified, warnings = _content(asset, remote)
     rendition_fields = {}
     if asset.rendition is not None and sha == asset.sha256:
@@ -235,8 +265,7 @@ async def import_asset(
         size=size,
         applied_at=utc_now(),
         protect=asset.protect,
-        duration=remote.duration if remote and remote.duration is not None else None,
-        format=remote.format if remote else None,
+        **_facts(asset, remote, data, same=sha == asset.source_sha256 or sha == asset.sha256),
         **rendition_fields,
     )
     with LockfileStore(desired.lockfile_path, **(lock or {})) as store:

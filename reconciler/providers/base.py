@@ -94,7 +94,7 @@ class Capabilities(BaseModel):
 class AssetSpec(BaseModel):
     """`[providers.<instance>.assets.<key>]` — what every provider type accepts."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     file: LocalPath | None = Field(
         default=None,
@@ -129,7 +129,7 @@ class AssetSpec(BaseModel):
 class GlobSpec(BaseModel):
     """`[[providers.<instance>.glob]]` — one asset per matching file (key and name: the stem)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     pattern: LocalPath = Field(description="Glob relative to the config file, e.g. 'prompts/*.wav'.")
     description: str = ""
@@ -141,7 +141,7 @@ class GlobSpec(BaseModel):
 class ProviderSettings(BaseModel):
     """`[providers.<instance>]` — settings shared by every provider type."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     type: str
     prune: bool = Field(

@@ -7,7 +7,7 @@ from typing import Any
 from reconciler.model import SoundFacts, is_content_hash
 from reconciler.plan import AssetState
 
-FIELDS = ("name", "description", "sha256", "size", "duration", "format", "sample_rate")
+FIELDS = ("name", "description", "sha256", "size", "duration", "format", "sample_rate", "channels")
 
 
 def show(field: str, value: Any) -> str:
@@ -22,6 +22,8 @@ def show(field: str, value: Any) -> str:
         return f"{value:.2f} s"
     if field == "sample_rate":
         return f"{value} Hz"
+    if field == "channels":
+        return str(value)
     return f'"{value}"'
 
 

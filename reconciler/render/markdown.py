@@ -35,6 +35,7 @@ FACTS = (
     ("format", "format"),
     ("size", "size"),
     ("sample rate", "sample_rate"),
+    ("channels", "channels"),
     ("name", "name"),
     ("description", "description"),
     ("sha256", "sha256"),

@@ -120,7 +120,7 @@ def test_malformed_lockfile_names_line_and_column(tmp_path):
 def test_newer_format_version_is_refused(tmp_path):
     path = tmp_path / "reconciler.lock"
     path.write_text('version = 99\nlineage = "x"\nserial = 1\n')
-    with pytest.raises(LockfileError, match="format version 99"):
+    with pytest.raises(LockfileError, match=r"written by a newer version of reconciler \(format 99"):
         read_lockfile(path)
 
 

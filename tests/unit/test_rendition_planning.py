@@ -272,7 +272,7 @@ def test_plans_without_renditions_have_no_audio_keys():
                          audio=AudioInfo(format="wav", duration=0.2, sample_rate=8000, channels=1))
     doc = plan_document(plan(desired(plain), Lockfile(), {INST: ObservedInstance(assets=())}, {INST: DIRECTORY_LIKE}))
     after = doc["changes"][0]["after"]
-    assert sorted(after) == ["description", "duration", "format", "name", "sample_rate", "sha256", "size"]
+    assert sorted(after) == ["channels", "description", "duration", "format", "name", "sample_rate", "sha256", "size"]
     assert "#### Audio" not in render_markdown(plan(desired(plain), Lockfile(), {INST: ObservedInstance(assets=())},
                                                     {INST: DIRECTORY_LIKE}))
 
