@@ -37,7 +37,7 @@ from reconciler.cli_options import (  # noqa: F401  (re-exported for the command
 )
 from reconciler.durations import format_duration, parse_duration
 from reconciler.errors import ReconcilerError
-from reconciler.inputs import write_failure
+from reconciler.inputs import path_problem, write_failure
 from reconciler.step_summary import append_step_summary
 
 if TYPE_CHECKING:
@@ -491,6 +491,9 @@ prune = false                         # true: also delete files neither declared
 def init(config_path: Path, no_color: bool) -> int:
     """Write a commented starter reconciler.toml (at -c PATH, default ./reconciler.toml)."""
     folder = config_path.parent
+    problem = path_problem(str(config_path))
+    if problem:
+        raise ReconcilerError(f"cannot write {config_path}: the path {problem}", hint="Pick another path with -c.")
     if not os.path.isdir(folder):  # os.path: False, never an exception, for any odd path
         what = "is not a folder" if os.path.lexists(folder) else "(its folder) does not exist"
         raise ReconcilerError(

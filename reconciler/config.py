@@ -80,7 +80,7 @@ def _describe_errors(exc: ValidationError, prefix: str, model: type[BaseModel] |
         elif err["type"] == "missing":
             reasons.append(f"{path}: required key is missing")
         else:
-            reasons.append(f"{path}: {err['msg']}")
+            reasons.append(f"{path}: {err['msg'].removeprefix('Value error, ')}")
     if len(errors) > MAX_REASONS:
         reasons.append(f"... and {len(errors) - MAX_REASONS} more")
     return reasons

@@ -21,7 +21,7 @@ from reconciler import engine
 from reconciler.applier import rendition_records
 from reconciler.audio import NotAudioError, inspect_bytes, sha256_bytes
 from reconciler.compare import durations_match
-from reconciler.config import ConfigFile, did_you_mean, load_config, read_toml
+from reconciler.config import ConfigFile, _describe_errors, did_you_mean, load_config, read_toml
 from reconciler.errors import ConfigError, PlanError, ReconcilerError
 from reconciler.inputs import real_path
 from reconciler.lockfile import (
@@ -44,7 +44,7 @@ def lockfile_path(config_path: Path) -> Path:
     try:
         top = ConfigFile.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError("invalid configuration", file=str(config_path), reasons=[str(exc).splitlines()[0]]) from None
+        raise ConfigError("invalid configuration", file=str(config_path), reasons=_describe_errors(exc, "", ConfigFile)) from None
     return real_path(config_path).parent / top.settings.lockfile
 
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import Field
+from pydantic import Field, field_validator
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -62,6 +62,21 @@ class HttpProviderSettings(ProviderSettings):
     timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for an answer.")
     max_retries: int = Field(default=5, ge=0, description="Retries of a failed idempotent request.")
     max_retry_wait: float = Field(default=30.0, ge=0, description="Longest single wait between retries, in seconds.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        """Refused at config load, naming the key, rather than by httpx at the
+        first request (or by the overlap check, which compares endpoints)."""
+        if value is None:
+            return None
+        try:
+            url = httpx.URL(value.strip())
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"not a URL ({exc})") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError("must be an http:// or https:// URL with a host, e.g. https://api.example.com")
+        return value
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -135,6 +150,15 @@ class HttpProvider(Provider):
                 f"{self.token_env} is not set; it must hold the credential",
                 hint=f"Export {self.token_env}, or name another variable with `token_env` "
                 f"under [providers.{self.instance}].",
+            )
+        if not all(" " <= ch <= "~" for ch in value):
+            # an HTTP header carries printable ASCII only: httpx would fail deep in a request
+            raise ConfigError(
+                f"instance '{self.instance}' ({self.type_name}): the environment variable "
+                f"{self.token_env} holds a character that cannot be sent in an HTTP header "
+                "(a control character, a line break or non-ASCII)",
+                hint=f"Check the value of {self.token_env}: copy the credential again, without "
+                "quotes or line breaks.",
             )
         self._token = value
 
