@@ -95,7 +95,7 @@ def lint_desired(desired: Desired, *, targets: Sequence[str] = (), everything: b
     from reconciler.audio.lint import LintRules
 
     base = desired.config_path.resolve().parent
-    store = MeasurementStore(cache_root(base))
+    store = MeasurementStore.at(cache_root(base))
     for asset in assets:
         result.files[asset.address] = _label(asset, base)
         result.findings += lint_asset(asset, asset.lint if asset.lint is not None else LintRules(), store)

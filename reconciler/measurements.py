@@ -23,12 +23,23 @@ if TYPE_CHECKING:
 # bump when what is measured changes shape or meaning
 MEASURE_REVISION = "measure-1"
 
+_STORES: dict[str, MeasurementStore] = {}
+
 
 class MeasurementStore:
     def __init__(self, root: Path) -> None:
         self.root = root / "measurements"
         self._version: str | None = None
+        self._seen: dict[str, Measurements] = {}  # in this process: a master read for the plan and for lint
         self.measured = 0  # cache misses: files decoded and measured by this process
+
+    @classmethod
+    def at(cls, root: Path) -> MeasurementStore:
+        """The one store of a cache folder in this process (load and lint share it)."""
+        key = str(root)
+        if key not in _STORES:
+            _STORES[key] = cls(root)
+        return _STORES[key]
 
     @property
     def version(self) -> str:
@@ -43,12 +54,16 @@ class MeasurementStore:
         return self.root / sha256[:2] / f"{sha256}-{self.version}.json"
 
     def get(self, sha256: str) -> Measurements | None:
+        if sha256 in self._seen:
+            return self._seen[sha256]
         from reconciler.audio.measure import Measurements
 
         try:
-            return Measurements.model_validate_json(self._path(sha256).read_bytes())
+            found = Measurements.model_validate_json(self._path(sha256).read_bytes())
         except (OSError, ValueError, ValidationError):
             return None  # absent or damaged: measured again
+        self._seen[sha256] = found
+        return found
 
     def measure(self, path: Path, sha256: str) -> Measurements:
         """The file's measurements, from the cache or measured now (and stored).
@@ -60,6 +75,7 @@ class MeasurementStore:
 
         measured = measure_file(path)
         self.measured += 1
+        self._seen[sha256] = measured
         target = self._path(sha256)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -47,7 +47,7 @@ class Renditions:
 
         self.base = base
         self.cache = RenditionCache(cache_root(base))
-        self.measurements = MeasurementStore(cache_root(base))
+        self.measurements = MeasurementStore.at(cache_root(base))
         self.encoders = encoder_versions()
         self.rendered = 0  # renders done by this load (cache misses)
 
