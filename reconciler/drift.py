@@ -185,6 +185,10 @@ def source_rates(
             asset = desired.asset(address)
             if asset is None or asset.file is None or not matches_target(address, targets):
                 continue
+            rendition = lock.assets[address].rendition
+            if rendition is not None and rendition.sample_rate is not None:
+                rates[address] = rendition.sample_rate  # what was uploaded, not the master
+                continue
             try:
                 rate = inspect_bytes(read_file(asset.file, limit=MAX_AUDIO_BYTES)).sample_rate
             except (InputError, NotAudioError) as exc:

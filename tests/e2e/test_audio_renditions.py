@@ -460,3 +460,23 @@ def test_remote_drift_of_a_rendition_is_seen_and_put_back(local):
     local.assert_no_changes()
     _, data = the_upload(local)
     assert sha(data) == local.lock()["pbx.welcome"]["rendition"]["sha256"]
+
+
+def test_a_loudness_target_out_of_reach_is_noted_in_the_plan(local):
+    """A peaky master (sparse clicks): lifting it to -10 LUFS would push its true
+    peak far above -1 dBTP, so the rendition stops at the ceiling and says so."""
+    rate = 48000
+    clicks = np.zeros(rate * 2)
+    clicks[:: rate // 10] = 0.9
+    buf = io.BytesIO()
+    sf.write(buf, clicks, rate, format="FLAC", subtype="PCM_16")
+    local.master(buf.getvalue())
+    local.write(instance_audio='audio = { format = "wav", sample_rate = 8000, loudness = -10 }')
+    code, out, err = local.cli("plan")
+    assert code == 0, out + err
+    assert "loudness target -10.0 LUFS not reached" in out
+    code, out, _ = local.cli("plan", "--format", "json")
+    notes = json.loads(out)["changes"][0]["notes"]
+    assert any("not reached" in n for n in notes)
+    peak = json.loads(out)["changes"][0]["after"]["audio"]["true_peak"]
+    assert peak <= -1.0 + 0.05

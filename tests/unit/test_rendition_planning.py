@@ -282,3 +282,34 @@ def test_recipe_and_rendition_records_reject_unknown_keys():
         RenditionRecord.model_validate({"sha256": "x", "size": 1, "format": "wav", "bogus": 1})
     with pytest.raises(ValueError):
         RecipeRecord.model_validate({"key": "k", "encoders": "e", "nope": 1})
+
+
+# --- recipe and rule layering (config) ----------------------------------------------------
+
+
+def test_audio_tables_merge_key_by_key_least_specific_first():
+    from reconciler.audio.recipe import AudioSettings
+    from reconciler.config import effective_audio
+
+    instance = AudioSettings.model_validate({"format": "wav", "encoding": "ulaw", "loudness": -19})
+    asset = AudioSettings.model_validate({"loudness": -16})
+    merged = effective_audio(instance, asset)
+    assert merged is not None
+    assert (merged.format, merged.encoding, merged.loudness) == ("wav", "ulaw", -16)
+    assert effective_audio(None, None) is None
+    assert effective_audio(None, asset) == asset
+    assert effective_audio(instance, None) == instance
+
+
+def test_lint_rules_layer_threshold_by_threshold():
+    from reconciler.audio.lint import LintRules
+    from reconciler.config import effective_lint
+
+    top = LintRules.model_validate({"loudness": {"severity": "error", "tolerance": 2.0}})
+    instance = LintRules.model_validate({"loudness": {"target": -16.0}})
+    asset = LintRules.model_validate({"clipping": "warn"})
+    rules = effective_lint(top, instance, asset)
+    assert rules is not None
+    assert (rules.loudness.severity, rules.loudness.tolerance, rules.loudness.target) == ("error", 2.0, -16.0)
+    assert rules.clipping.severity == "warn"
+    assert effective_lint(None, None, None) is None
