@@ -221,8 +221,10 @@ def compose(
     layered keys (`LAYERED_KEYS`) < the instance's override."""
     merged = dict(library_raw)
     for key in LAYERED_KEYS:
-        if key in instance_table and (key in merged or isinstance(instance_table[key], dict)):
-            merged[key] = layered(merged.get(key), instance_table[key])
+        # only over a library value: without one, the instance-wide table applies
+        # as it does to any asset (config.effective_audio: instance < asset)
+        if key in instance_table and key in merged:
+            merged[key] = layered(merged[key], instance_table[key])
     return layered(merged, override or {})
 
 

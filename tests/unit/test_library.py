@@ -288,3 +288,31 @@ def test_an_override_clears_a_field_the_provider_cannot_keep(ws, monkeypatch):
 def test_override_typo_names_the_override_and_suggests(ws):
     text = error(ws(LIB + instance("p", 'use = ["*"]') + "[providers.p.assets.welcome]\nprotec = true\n"))
     assert "providers.p.assets.welcome (over library.welcome).protec: unknown key (did you mean 'protect'?)" in text
+
+
+def test_audio_recipe_composes_library_instance_override_in_the_loaded_config(ws):
+    from reconciler.config import effective_audio
+
+    cfg = ws("""
+[library.welcome]
+file = "masters/welcome.wav"
+audio = { format = "wav", loudness = -16.0, channels = 1 }
+
+[library.test-beep]
+file = "masters/beep.wav"
+""" + instance("p", 'use = ["*"]\naudio = { sample_rate = 8000, loudness = -18.0 }') + """
+[providers.p.assets.welcome]
+audio = { channels = 2 }
+[providers.p.assets.test-beep]
+audio = { loudness = -20.0 }
+""")
+    d = load_config(cfg, read_audio=False)
+    inst = d.instances["p"].settings
+
+    def recipe(key):
+        return effective_audio(inst.audio, d.asset(f"p.{key}").spec.audio).model_dump(exclude_none=True)
+
+    # library < instance < override, key by key
+    assert recipe("welcome") == {"format": "wav", "loudness": -18.0, "channels": 2, "sample_rate": 8000}
+    # no library recipe: the instance's applies under the override, as for any asset
+    assert recipe("test-beep") == {"loudness": -20.0, "sample_rate": 8000}
