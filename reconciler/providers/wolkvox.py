@@ -448,9 +448,11 @@ class WolkvoxProvider(HttpProvider):
         return chunks
 
     async def _upload_resolving(
-        self, files: list[tuple[DesiredAsset, bytes, str]], attempts: int = 3
+        self, files: list[tuple[DesiredAsset, bytes, str]], attempts: int | None = None
     ) -> list[RemoteAsset | ProviderError]:
         """Upload; when the answer is lost, list to see which files landed and send only the rest."""
+        if attempts is None:  # as many as an idempotent request gets
+            attempts = self.settings.max_retries + 1
         results: dict[str, RemoteAsset | ProviderError] = {}
         pending = files
         for attempt in range(attempts):
