@@ -10,6 +10,10 @@ crash leaves either nothing or a complete entry. An entry that does not check
 out (unreadable or invalid JSON, missing file, size or sha256 not matching) is
 a miss and is rendered again: the cache is safe to delete or damage at any
 time; it only ever costs time.
+
+A hit loads no audio library (numpy, libsndfile, soxr...): the plan of a
+project whose renditions are all cached costs a hash of each master and a
+read + hash of each (small) rendition, nothing more.
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ from pydantic import ValidationError
 
 from reconciler.atomic import atomic_write
 from reconciler.audio.errors import AudioDecodeError, MasterChangedError
+from reconciler.audio.facts import Rendition, RenditionFacts
 from reconciler.audio.inspect import EXTENSIONS
 from reconciler.audio.recipe import Recipe, encoder_versions, recipe_key
-from reconciler.audio.render import Rendition, RenditionFacts, render_data
 from reconciler.inputs import MAX_AUDIO_BYTES, InputError, MiB, parse_json, read_file
 
 
@@ -89,6 +93,8 @@ class RenditionCache:
                 f"{master} changed while reconciler was running (sha256 {actual[:12]}..., "
                 f"expected {master_sha256[:12]}...); run the command again"
             )
+        from reconciler.audio.render import render_data  # the audio stack, only on a miss
+
         data, facts = render_data(master_data, recipe, name=str(master))
         data_path, meta_path = self._paths(master_sha256, recipe)
         sha = hashlib.sha256(data).hexdigest()

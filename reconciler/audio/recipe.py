@@ -160,14 +160,12 @@ def encoder_versions() -> str:
     "libsndfile-1.2.2 soxr-1.1.0 pyloudnorm-0.2.0 numpy-2.4.6 scipy-1.17.1 render-1"
     (numpy and scipy compute the filters and the gain, so they can move a bit).
 
-    Computed once per process (the lockfile records it for every rendition);
-    libsndfile's own version needs the library loaded (soundfile), which any
-    render loads anyway."""
+    Computed once per process (the lockfile records it for every rendition),
+    without importing the audio stack: it keys the cache, and a plan whose
+    renditions are all cached must stay as cheap as one without renditions."""
     from importlib.metadata import PackageNotFoundError, version
 
-    import soundfile
-
-    parts = [f"libsndfile-{soundfile.__libsndfile_version__}"]
+    parts = [f"libsndfile-{libsndfile_version()}"]
     for dist in ("soxr", "pyloudnorm", "numpy", "scipy"):
         try:
             parts.append(f"{dist}-{version(dist)}")
@@ -175,6 +173,36 @@ def encoder_versions() -> str:
             parts.append(f"{dist}-unknown")
     parts.append(RENDER_REVISION)
     return " ".join(parts)
+
+
+def libsndfile_version() -> str:
+    """The version of the libsndfile soundfile uses, as soundfile reports it
+    (`soundfile.__libsndfile_version__`), read with ctypes from the library
+    bundled in the soundfile wheel when soundfile (which imports numpy) is not
+    loaded yet."""
+    import sys
+
+    loaded = sys.modules.get("soundfile")
+    if loaded is not None:
+        return str(loaded.__libsndfile_version__)
+    try:
+        import ctypes
+        import importlib.util
+        from pathlib import Path
+
+        spec = importlib.util.find_spec("_soundfile_data")
+        folder = Path(next(iter(spec.submodule_search_locations or [])))  # type: ignore[union-attr]
+        libs = sorted(folder.glob("libsndfile*"))
+        if len(libs) == 1:
+            lib = ctypes.CDLL(str(libs[0]))
+            lib.sf_version_string.restype = ctypes.c_char_p
+            text = lib.sf_version_string().decode("utf-8", "replace")
+            return text[len("libsndfile-"):] if text.startswith("libsndfile-") else text
+    except (ImportError, OSError, AttributeError, TypeError, StopIteration):
+        pass
+    import soundfile  # a system libsndfile: let soundfile find it as it does
+
+    return str(soundfile.__libsndfile_version__)
 
 
 def recipe_identity(recipe: Recipe) -> dict[str, str]:

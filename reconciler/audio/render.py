@@ -48,10 +48,10 @@ import io
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.audio.decode import Decoded, decode_bytes, decode_file
 from reconciler.audio.errors import RecipeError
+from reconciler.audio.facts import Rendition, RenditionFacts  # noqa: F401 (contract: render.Rendition)
 from reconciler.audio.loudness import integrated_loudness, to_db, true_peak_linear
 from reconciler.audio.measure import SILENCE_DBFS, SILENCE_THRESHOLD
 from reconciler.audio.recipe import MP3_SAMPLE_RATES, Recipe
@@ -74,29 +74,6 @@ _SUBTYPES = {
     "flac": "PCM_16",
 }
 OGG_SERIAL = 0x52435231  # "RCR1": fixed Ogg stream serial (see module docstring)
-
-
-class RenditionFacts(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    format: str
-    encoding: str
-    sample_rate: int
-    channels: int
-    duration: float  # seconds
-    loudness: float | None  # measured integrated LUFS of the rendition (None: too short/silent)
-    true_peak: float | None  # measured dBTP of the rendition
-    target_reached: bool = True
-    notes: list[str] = Field(default_factory=list)
-
-
-class Rendition(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    path: Path
-    sha256: str
-    size: int
-    facts: RenditionFacts
 
 
 def _subtype(recipe: Recipe) -> str:
