@@ -5,8 +5,10 @@ on every run, so only `inspect` (stdlib + pydantic; mutagen lazily) is loaded
 here. The heavy stack (numpy, soundfile, soxr, pyloudnorm) is imported only by
 the submodules that need it: `decode`, `loudness`, `render`, `measure`,
 `cache` (import them explicitly, e.g. `from reconciler.audio.render import
-render_bytes`). `recipe`, `lint` and `errors` are light (pydantic only), so
-config validation can use AudioSettings, resolve_recipe and LintRules cheaply.
+render_bytes`). `recipe`, `lint`, `facts`, `errors` and `cache` (on a hit)
+are light (pydantic only), so config validation and a plan whose renditions
+are all cached use AudioSettings, resolve_recipe, LintRules and
+RenditionCache.get without loading the audio stack.
 
 Module map (issue 11, API in AUDIO_CONTRACT.md):
 - inspect  sniffing and container facts of uploaded bytes (mutagen)
@@ -15,7 +17,8 @@ Module map (issue 11, API in AUDIO_CONTRACT.md):
 - recipe   AudioSettings, Recipe, resolve_recipe, recipe_key, recipe_identity
 - decode   masters -> float samples (soundfile/libsndfile); empty/truncated detection
 - loudness BS.1770-4 integrated loudness (pyloudnorm) and true peak (soxr 4x)
-- render   RenditionFacts, Rendition, render_bytes
+- facts    RenditionFacts, Rendition (also importable from render)
+- render   render_bytes, render_data
 - cache    RenditionCache (content-addressed, atomic)
 - measure  Measurements, measure_file, measure_samples
 - lint     RULES, LintRules, Finding, lint; lint_file (measure + lint, undecodable -> `truncated`)
