@@ -27,6 +27,7 @@ from reconciler.errors import LockfileError, PlanError
 from reconciler.inputs import (
     MAX_LOCKFILE_BYTES,
     InputError,
+    kind_of,
     parse_toml,
     read_file,
     write_failure,
@@ -438,8 +439,14 @@ class LockfileStore:
         os.unlink(tmp)
         for path in (self.path, self.lock_path, self.journal_path):
             try:
+                kind = kind_of(os.stat(path).st_mode)
+                if kind is not None:  # a FIFO would block the open below forever
+                    raise LockfileError(
+                        f"{path} is {kind}, not a regular file; it is part of the lockfile {self.path}",
+                        hint=f"Move {path} aside (or point `lockfile` under [settings] elsewhere), then run again.",
+                    )
                 # open for writing, change nothing: the permission check alone
-                os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+                os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK))
             except FileNotFoundError:
                 continue
             except OSError as exc:

@@ -385,9 +385,9 @@ def lockfile_is_binary(ws):
     return ["plan"]
 
 
-@case("reconciler.lock", "corrupt")
+@case("reconciler.lock", "has not been modified")
 def lockfile_with_wrong_types(ws):
-    ws.lock.write_text('version = "one"\nserial = []\nassets = 3\n')
+    ws.lock.write_text('version = "one"\nlineage = 5\nserial = []\nassets = 3\n')
     return ["state", "show", "local.welcome"]
 
 
