@@ -14,17 +14,21 @@
 - dc_offset: the mean sample value of the worst channel, as a fraction of full
   scale (a DC bias wastes headroom and clicks at the start/end of playback).
 - empty / truncated: see decode.py.
+
+Importing this module loads no audio library (numpy and libsndfile are
+imported by the functions that measure): the `Measurements` model is read
+back from a cache by plans that measure nothing.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from reconciler.audio.decode import decode_file
-from reconciler.audio.loudness import integrated_loudness, sample_peak, to_db, true_peak
+if TYPE_CHECKING:
+    import numpy as np
 
 SILENCE_DBFS = -60.0
 SILENCE_THRESHOLD = 10 ** (SILENCE_DBFS / 20)
@@ -65,6 +69,8 @@ class Measurements(BaseModel):
 
 def count_clipped_runs(samples: np.ndarray, full_scale: float, run: int = CLIP_RUN) -> int:
     """Runs of >= `run` consecutive samples at/above `full_scale`, over all channels."""
+    import numpy as np
+
     at_full = np.abs(samples) >= full_scale * (1 - 1e-9)
     total = 0
     for channel in at_full.T:
@@ -78,6 +84,8 @@ def count_clipped_runs(samples: np.ndarray, full_scale: float, run: int = CLIP_R
 
 def silence_edges(samples: np.ndarray, sample_rate: int) -> tuple[float, float]:
     """Leading and trailing silence in ms (all of it, twice, when nothing is above the threshold)."""
+    import numpy as np
+
     frames = samples.shape[0]
     loud = np.flatnonzero(np.max(np.abs(samples), axis=1) > SILENCE_THRESHOLD) if frames else []
     if len(loud) == 0:
@@ -98,6 +106,10 @@ def measure_samples(
     truncated: bool = False,
 ) -> Measurements:
     """Measure float samples (full scale 1.0), shape (frames,) or (frames, channels)."""
+    import numpy as np
+
+    from reconciler.audio.loudness import integrated_loudness, sample_peak, to_db, true_peak
+
     data = np.asarray(samples, dtype=np.float64)
     if data.ndim == 1:
         data = data.reshape(-1, 1)
@@ -136,6 +148,8 @@ def _round(value: float | None) -> float | None:
 def measure_file(path: Path) -> Measurements:
     """Measure a file as it is: empty and truncated files are measured (and
     flagged), AudioDecodeError when it cannot be decoded at all."""
+    from reconciler.audio.decode import decode_file
+
     decoded = decode_file(path, strict=False)
     subtype = decoded.subtype if decoded.subtype in FULL_SCALE else None
     if decoded.encoding in ("mp3", "vorbis") or decoded.subtype in ("FLOAT", "DOUBLE"):
