@@ -104,11 +104,11 @@ cmd_plan() {
   if [ "$code" = 0 ] || [ "$code" = 2 ]; then
     output plan-path "$PLAN_FILE"
     output has-changes "$([ "$code" = 2 ] && echo true || echo false)"
-    {
+    if [ "${INPUT_UPLOAD_PLAN:-true}" = true ]; then {
       echo
       echo "<sub>Saved plan: artifact \`$ARTIFACT\` of [run ${GITHUB_RUN_ID:-?}]($RUN_URL) for commit $(short "${head:-${GITHUB_SHA:-}}")." \
            "After the merge, apply exactly this plan; it is refused if anything moved in between.</sub>"
-    } >> "$WORK/plan.md"
+    } >> "$WORK/plan.md"; fi
   else
     output has-changes false
     { echo "### reconciler plan failed"; echo; fenced "$WORK/plan.err"; } > "$WORK/plan.md"

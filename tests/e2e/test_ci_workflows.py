@@ -145,6 +145,7 @@ def test_pull_request_plan_comment_then_apply_commits_the_lockfile_then_no_drift
     assert comment["body"].startswith(PLAN_MARKER + "\n### reconciler plan")
     assert "**Plan: 1 to add, 1 to change, 0 to replace, 0 to destroy.**" in comment["body"]
     assert "<code>+ ivr.hold</code>" in comment["body"] and "<code>~ ivr.welcome</code>" in comment["body"]
+    assert f"artifact `reconciler-plan` of [run {repo.runs}](https://github.com/acme/prompts/actions/runs/{repo.runs})" in comment["body"]
     assert "### reconciler plan" in first.summary  # the job summary, written by the CLI
     (artifact,) = repo.gh.state()["artifacts"]
     assert artifact["name"] == "reconciler-plan" and artifact["retention_days"] == 30
@@ -356,3 +357,14 @@ def test_plan_run_must_be_a_run_id(repo):
     assert result.conclusion == "failure"
     assert "plan-run must be a run id" in result.log
     assert "hold.wav" not in repo.account_files()
+
+
+def test_a_drift_check_that_cannot_run_fails_and_says_why(repo):
+    git(repo.dev, "checkout", "-q", "main")
+    (repo.dev / "reconciler.toml").write_text("[providers.ivr\n")
+    repo.commit("broken config")
+    repo.push("main")
+    result = repo.drift()
+    assert result.conclusion == "failure"
+    assert "### reconciler drift failed" in result.summary and "Error: " in result.summary
+    assert repo.gh.state().get("issues", []) == []  # an error is not drift: no issue

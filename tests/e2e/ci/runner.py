@@ -232,6 +232,7 @@ class _Job:
         if uses in (".", "./") or action.endswith("/reconciler"):
             return self.composite(name, with_, env, contexts)
         if action == "actions/checkout":
+            assert not with_, f"the harness checks out the event's commit only, not {with_}"
             self.checkout()
             return StepResult(name, "success")
         if action == "actions/setup-python":
