@@ -8,6 +8,8 @@ import re
 import tempfile
 from pathlib import Path
 
+from reconciler.inputs import check_write_target
+
 # `.<name>.reconciler-<8 random>.tmp`: what a write killed before its rename
 # leaves behind. The marker word keeps a person's own `.x.tmp` files out of
 # `remove_stale_temps`.
@@ -41,7 +43,10 @@ def atomic_write(path: Path, data: bytes, *, fsync_dir: bool = False) -> None:
     """Write `data` to a temp file beside `path`, fsync, rename over `path`.
 
     The temp file gets the permissions a plain `open()` would (mkstemp makes
-    0600, which a PBX reading a sounds folder, or a teammate, cannot read)."""
+    0600, which a PBX reading a sounds folder, or a teammate, cannot read).
+    A `path` that is a device, FIFO, socket or folder is never replaced
+    (NotARegularFile, an OSError)."""
+    check_write_target(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=".tmp", dir=path.parent)
     try:
         umask = os.umask(0)

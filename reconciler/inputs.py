@@ -83,7 +83,44 @@ _ERRNO_REASONS = {
 
 def os_reason(exc: OSError) -> str:
     """What an OSError means for the file it names, as a phrase."""
+    if isinstance(exc, NotARegularFile):
+        return exc.reason
     return _ERRNO_REASONS.get(exc.errno or 0) or f"cannot be used ({exc.strerror or exc})"
+
+
+class NotARegularFile(OSError):
+    """A write target that is not a regular file (or a link to one): replacing
+    it would destroy a device node, a FIFO or a socket (as root, `plan --out
+    /dev/null` would otherwise leave /dev/null a plain file)."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(0, reason, str(path))
+        self.reason = reason
+
+
+_SYSTEM_FOLDERS = ("/dev", "/proc", "/sys")
+
+
+def check_write_target(path: Path | str) -> None:
+    """Raise NotARegularFile unless `path` is absent, a regular file, or a
+    symlink to one (the link is replaced, as before) — and not under /dev
+    (but /dev/shm), /proc or /sys, where even a symlink (/dev/stdout) is the system's."""
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    shm = folder == "/dev/shm" or folder.startswith("/dev/shm/")  # a plain tmpfs, fine to write to
+    if not shm and any(folder == top or folder.startswith(top + "/") for top in _SYSTEM_FOLDERS):
+        raise NotARegularFile(path, f"is in {folder}, a system folder reconciler never writes to")
+    try:
+        info = os.lstat(path)
+    except (OSError, ValueError):
+        return  # absent (or unreachable: the write itself says why)
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            info = os.stat(path)
+        except OSError:
+            return  # a dangling link or a loop: replacing the link harms nothing
+    kind = kind_of(info.st_mode)
+    if kind is not None:
+        raise NotARegularFile(path, f"is {kind}, not a regular file; it was left as it is")
 
 
 def write_failure(exc: OSError, target: Path | str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
@@ -513,6 +514,29 @@ def plan_out_in_a_read_only_folder(ws):
     return ["plan", "--out", "plans/plan.json"]
 
 
+@case("plan.json", "FIFO", "left as it is")
+def plan_out_onto_a_fifo(ws):
+    os.mkfifo(ws.root / "plan.json")
+    return ["plan", "--out", "plan.json"]
+
+
+@case("plan.json", "character device", "left as it is")
+def plan_out_onto_a_link_to_dev_null(ws):
+    # replacing the link would be harmless; what must never happen is a write through
+    # to the device or, as root, a regular file where /dev/null was
+    os.symlink("/dev/null", ws.root / "plan.json")
+    return ["plan", "--out", "plan.json"]
+
+
+@case("schemas/config.schema.json", "socket")
+def schema_onto_a_socket(ws):
+    (ws.root / "schemas").mkdir()
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(ws.root / "schemas" / "config.schema.json"))
+    sock.close()
+    return ["schema", "--out-dir", "schemas"]
+
+
 @case("plan.json", "not a folder")
 def plan_out_under_a_regular_file(ws):
     return ["plan", "--out", "reconciler.toml/plan.json"]
@@ -575,3 +599,10 @@ def test_hostile_input_gives_one_error_paragraph(applied: Workspace, name: str):
     if lock_before is not None and applied.lock.is_file():
         assert applied.lock.read_bytes() == lock_before
     assert sorted(p.name for p in (applied.root / "remote").iterdir()) == remote_before
+
+
+def test_a_fifo_in_the_way_of_plan_out_is_left_a_fifo(applied: Workspace):
+    os.mkfifo(applied.root / "plan.json")
+    result = run(applied, ["plan", "--out", "plan.json"])
+    assert result.returncode == 1
+    assert stat.S_ISFIFO(os.lstat(applied.root / "plan.json").st_mode)

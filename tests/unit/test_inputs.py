@@ -15,6 +15,8 @@ from reconciler.inputs import (
     MAX_NESTING,
     MAX_NUMBER_CHARS,
     InputError,
+    NotARegularFile,
+    check_write_target,
     glob_paths,
     parse_json,
     parse_toml,
@@ -275,3 +277,31 @@ def test_step_summary_appends_to_a_regular_file(tmp_path: Path):
     path.write_text("before\n")
     assert append_step_summary(lambda: "after", {"GITHUB_STEP_SUMMARY": str(path)}) is None
     assert path.read_text() == "before\nafter\n"
+
+
+# --- write targets -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/dev/null", "/dev/stdout", "/dev/fd/1", "/proc/self/environ", "/sys/x"])
+def test_system_folders_are_never_write_targets(path):
+    with pytest.raises(NotARegularFile, match="system folder"):
+        check_write_target(path)
+
+
+def test_special_files_are_never_replaced(tmp_path):
+    os.mkfifo(tmp_path / "fifo")
+    os.symlink("/dev/zero", tmp_path / "to-device")
+    os.symlink("fifo", tmp_path / "to-fifo")
+    (tmp_path / "folder").mkdir()
+    for name, kind in [("fifo", "FIFO"), ("to-device", "character device"), ("to-fifo", "FIFO"), ("folder", "folder")]:
+        with pytest.raises(NotARegularFile, match=kind):
+            check_write_target(tmp_path / name)
+
+
+def test_regular_files_links_to_them_and_new_names_are_fine(tmp_path):
+    (tmp_path / "file").write_text("x")
+    os.symlink("file", tmp_path / "link")
+    os.symlink("nowhere", tmp_path / "dangling")
+    for name in ("file", "link", "dangling", "new"):
+        check_write_target(tmp_path / name)
+    check_write_target("/dev/shm/plan.json")  # a plain tmpfs
