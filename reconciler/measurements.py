@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from reconciler.atomic import atomic_write
+from reconciler.inputs import InputError, read_file
 
 if TYPE_CHECKING:
     from reconciler.audio.measure import Measurements
@@ -59,8 +60,9 @@ class MeasurementStore:
         from reconciler.audio.measure import Measurements
 
         try:
-            found = Measurements.model_validate_json(self._path(sha256).read_bytes())
-        except (OSError, ValueError, ValidationError):
+            # read_file: a FIFO or device planted in the cache must not hang us
+            found = Measurements.model_validate_json(read_file(self._path(sha256), limit=1024 * 1024))
+        except (InputError, ValueError, ValidationError):
             return None  # absent or damaged: measured again
         self._seen[sha256] = found
         return found

@@ -26,6 +26,7 @@ from reconciler.audio.recipe import (
     resolve_recipe,
 )
 from reconciler.errors import ConfigError
+from reconciler.inputs import write_failure
 from reconciler.measurements import MeasurementStore
 from reconciler.model import DesiredAsset, MasterAudio, RenditionInfo, SoundFacts
 
@@ -83,6 +84,13 @@ class Renditions:
             ) from None
         except MasterChangedError as exc:
             raise ConfigError(f"{where}: {exc}", file=file) from None
+        except OSError as exc:  # the cache folder cannot be written (read-only, a file in the way...)
+            raise ConfigError(
+                f"{where}: cannot store the rendition of {label} in the cache {cache_root(self.base)}: "
+                f"{write_failure(exc, cache_root(self.base))}",
+                file=file,
+                hint=f"Make {cache_root(self.base)} a writable folder (it is safe to delete), then run again.",
+            ) from None
         master = MasterAudio(
             path=asset.file, file=label, sha256=asset.sha256, size=asset.size,
             facts=master_facts(info, master_loudness),

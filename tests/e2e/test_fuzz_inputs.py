@@ -15,6 +15,7 @@ A few hundred examples run in the suite; set RECONCILER_FUZZ_EXAMPLES (e.g.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import shutil
 import tomllib
@@ -269,3 +270,60 @@ def test_mutated_lockfile_never_crashes_and_is_never_written(template: Path, tmp
     invoke(["plan", "-c", str(root / "reconciler.toml")])
     invoke(["state", "list", "-c", str(root / "reconciler.toml")])
     assert snapshot(root) == before
+
+
+# --- saved plans ---------------------------------------------------------------------------
+
+
+def _plan_paths(doc: Any, prefix: tuple = ()) -> list[tuple]:
+    return paths_of(doc, prefix)
+
+
+@st.composite
+def edited_plan(draw: st.DrawFn, source: str) -> tuple[bytes, bool]:
+    """(bytes, resealed): a saved plan with bytes or values changed; when
+    `resealed`, its checksum was recomputed, as someone editing it on purpose
+    would (a checksum is not a signature), so the edit reaches validation,
+    the staleness checks and possibly the applier."""
+    from reconciler.saved_plan import checksum
+
+    if draw(st.booleans()):
+        return apply_byte_edits(source.encode(), draw(st.lists(byte_edit, min_size=1, max_size=6))), False
+    doc = json.loads(source)
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        paths = [p for p in _plan_paths(doc) if p[0] != "checksum"]
+        path = draw(st.sampled_from(paths))
+        if draw(st.booleans()):
+            set_at(doc, path, copy.deepcopy(draw(toml_value)))
+        else:
+            set_at(doc, path, None, delete=True)
+    doc["checksum"] = checksum(doc)
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass"), True
+
+
+@pytest.fixture(scope="module")
+def saved_plan(template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The template with one more asset declared, and the saved plan that adds it."""
+    root = tmp_path_factory.mktemp("fuzzplan") / "ws"
+    shutil.copytree(template, root, symlinks=True)
+    config = root / "reconciler.toml"
+    config.write_text(CONFIG.replace("[[providers.local.glob]]", '[providers.local.assets.extra]\nfile = "audio/hold.wav"\nname = "extra"\n\n[[providers.local.glob]]'))
+    result = CliRunner().invoke(cli, ["plan", "-c", str(config), "--out", str(root / "plan.json")])
+    assert result.exit_code == 0, result.output
+    return root, (root / "plan.json").read_text()
+
+
+@FUZZ
+@given(data=st.data())
+def test_edited_saved_plan_never_crashes(saved_plan: tuple[Path, str], tmp_path: Path, data: st.DataObject):
+    source_root, source = saved_plan
+    root = workspace(source_root, tmp_path)
+    body, resealed = data.draw(edited_plan(source), label="plan")
+    (root / "plan.json").write_bytes(body)
+    lock_before = (root / "reconciler.lock").read_bytes()
+    result = invoke(["apply", str(root / "plan.json"), "-c", str(root / "reconciler.toml")])
+    if not resealed and result.exit_code == 0:
+        # only an edit of the layout (whitespace) keeps the checksum: the same plan
+        assert json.loads(body) == json.loads(source)
+    elif not resealed:  # an edit the checksum (or the JSON parser) catches: nothing written
+        assert (root / "reconciler.lock").read_bytes() == lock_before

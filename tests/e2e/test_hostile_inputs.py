@@ -24,7 +24,7 @@ import pytest
 
 from tests.conftest import make_wav
 
-TIMEOUT = 30  # seconds; every case takes well under 2 when it does not hang
+TIMEOUT = 120  # seconds: generous for a loaded CI machine (the audio stack imports slowly); a hang still fails
 
 BASE = """\
 [providers.local]
@@ -330,6 +330,26 @@ def glob_through_two_symlink_loops(ws):
     os.symlink(".", ws.root / "audio" / "x")
     os.symlink(".", ws.root / "audio" / "y")
     ws.write(BASE + '[[providers.local.glob]]\npattern = "audio/' + "*/" * 40 + '*.wav"\n')
+    return ["validate"]
+
+
+# --- the rendition cache (.reconciler/cache) -------------------------------------------------
+
+RECIPE = 'audio = { format = "wav", encoding = "ulaw", sample_rate = 8000, channels = 1 }'
+
+
+@case("providers.local.assets.welcome", ".reconciler/cache", "safe to delete")
+def rendition_cache_folder_is_a_file(ws):
+    (ws.root / ".reconciler").write_text("not a folder")
+    ws.write(BASE.replace('path = "remote"', 'path = "remote"\n' + RECIPE))
+    return ["plan"]
+
+
+@case("providers.local.assets.welcome", ".reconciler/cache")
+def rendition_cache_folder_is_a_fifo(ws):
+    (ws.root / ".reconciler").mkdir()
+    os.mkfifo(ws.root / ".reconciler" / "cache")
+    ws.write(BASE.replace('path = "remote"', 'path = "remote"\n' + RECIPE))
     return ["validate"]
 
 
