@@ -419,6 +419,37 @@ def lockfile_truncated(ws):
     return ["plan"]
 
 
+def sparse(path: Path, size: int) -> None:
+    """A file that announces `size` bytes and costs no disk: the size check must
+    refuse it before a single byte is read."""
+    with open(path, "wb") as fh:
+        fh.truncate(size)
+
+
+@case("reconciler.lock", "over the limit of 268,435,456 bytes")
+def lockfile_of_300_megabytes(ws):
+    sparse(ws.lock, 300 * 1024 * 1024)
+    return ["plan"]
+
+
+@case("plan.json", "over the limit of 268,435,456 bytes")
+def saved_plan_of_300_megabytes(ws):
+    sparse(ws.root / "plan.json", 300 * 1024 * 1024)
+    return ["apply", "plan.json"]
+
+
+@case("reconciler.toml", "over the limit of 8,388,608 bytes")
+def config_of_100_gigabytes(ws):
+    sparse(ws.config, 100 * 1024**3)
+    return ["plan"]
+
+
+@case("providers.local.assets.welcome", "over the limit of 4,294,967,296 bytes")
+def audio_file_of_5_gigabytes(ws):
+    sparse(ws.root / "audio" / "welcome.wav", 5 * 1024**3)
+    return ["plan"]
+
+
 @case("reconciler.lock.journal", "FIFO")
 def lockfile_journal_is_a_fifo(ws):
     os.mkfifo(ws.root / "reconciler.lock.journal")
