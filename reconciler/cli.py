@@ -38,6 +38,7 @@ from reconciler.cli_options import (  # noqa: F401  (re-exported for the command
 from reconciler.durations import format_duration, parse_duration
 from reconciler.errors import ReconcilerError
 from reconciler.inputs import path_problem, write_failure
+from reconciler.render.printable import printable, printable_lines
 from reconciler.step_summary import append_step_summary
 
 if TYPE_CHECKING:
@@ -95,7 +96,8 @@ class ReconcilerGroup(click.Group):
         except ReconcilerError as exc:
             if current().debug:
                 raise
-            click.echo(f"Error: {with_config(exc.render())}", err=True)
+            # a name in a message may hold control characters: never raw to the terminal
+            click.echo(f"Error: {printable_lines(with_config(exc.render()))}", err=True)
             code = 1
         except KeyboardInterrupt:
             click.echo("Interrupted. The lockfile holds every action that completed.", err=True)
@@ -299,11 +301,11 @@ class ApplyProgress:
         else:
             line = f"{change.address}: failed"
         if self.progress:
-            self.progress.console.print(line, markup=False, highlight=False)
+            self.progress.console.print(printable(line), markup=False, highlight=False)
             if event != "start":
                 self.progress.advance(self.task)
         else:
-            click.echo(line)
+            click.echo(printable(line))
 
 
 @cli.command()
@@ -428,10 +430,10 @@ def validate(config_path: Path, no_color: bool) -> int:
         f"{len(desired.instances)} instance(s)."
     )
     for warning in desired.warnings:  # the config as a whole: an unused library prompt, an idle `use`
-        click.echo(f"Warning: {warning}")
+        echo(f"Warning: {warning}")
     for inst in desired.instances.values():
         for warning in inst.warnings:  # a provider's soft requirements (Provider.asset_warnings)
-            click.echo(f"Warning: {warning}")
+            echo(f"Warning: {warning}")
     return 0
 
 
@@ -511,7 +513,11 @@ def init(config_path: Path, no_color: bool) -> int:
             hint="Pick a path in a writable folder with -c.",
         ) from None
     click.echo(f"Wrote {config_path}. Declare your assets in it, then run `{command_prefix()} plan`.")
-    click.echo("Add .reconciler/ to your .gitignore: it holds the cache of renditions and measurements.")
+    from reconciler import gitignore
+
+    offer = gitignore.offer(folder)  # the lock anchor, the crash journal, the rendition cache
+    if offer:
+        click.echo(offer)
     return 0
 
 

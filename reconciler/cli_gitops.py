@@ -30,6 +30,7 @@ from reconciler.cli import (
 )
 from reconciler.render.drift import render_drift_json, render_drift_markdown, render_drift_text
 from reconciler.render.json import dumps
+from reconciler.render.printable import printable
 
 DRIFT_RENDERERS = {
     "text": render_drift_text,
@@ -72,9 +73,9 @@ def _lock(timeout: float) -> dict:
 def import_cmd(config_path: Path, address: str, remote_id: str, no_color: bool, lock_timeout: float) -> int:
     """Adopt the existing remote asset REMOTE_ID as ADDRESS in the lockfile."""
     result = asyncio.run(state_ops.import_asset(config_path, address, remote_id, lock=_lock(lock_timeout)))
-    click.echo(f"Imported {result.address} (remote id {result.entry.remote_id}, name '{result.entry.name}'): {result.verified}.")
+    echo(f"Imported {result.address} (remote id {result.entry.remote_id}, name '{result.entry.name}'): {result.verified}.")
     for warning in result.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        echo(f"Warning: {warning}", err=True)
     echo("Run `reconciler plan` to see what apply would change for it.")
     return 0
 
@@ -90,7 +91,7 @@ def state() -> None:
 def state_list(config_path: Path, no_color: bool) -> int:
     """Every recorded address, one per line."""
     for address in state_ops.list_addresses(config_path):
-        click.echo(address)
+        echo(printable(address))
     return 0
 
 
@@ -137,7 +138,7 @@ def output(config_path: Path, as_json: bool, no_color: bool) -> int:
         return 0
     width = max((len(a) for a in values), default=0)
     for address, v in values.items():
-        click.echo(f"{address:<{width}}  {v['remote_id']}  ({v['name']})")
+        echo(f"{printable(address):<{width}}  {printable(v['remote_id'])}  ({printable(v['name'])})")
     return 0
 
 

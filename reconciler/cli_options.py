@@ -143,5 +143,8 @@ def with_config(text: str, config: Path | None = None) -> str:
 
 
 def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
-    """click.echo for human-readable text (not JSON): hints carry the user's -c."""
-    click.echo(with_config(text), err=err, nl=nl)
+    """click.echo for human-readable text (not JSON): hints carry the user's -c,
+    and no control character reaches the terminal raw (our own colours aside)."""
+    from reconciler.render.printable import printable_lines
+
+    click.echo(printable_lines(with_config(text), keep_colour=True), err=err, nl=nl)

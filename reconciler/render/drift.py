@@ -11,6 +11,7 @@ from reconciler.render.markdown import (
     fit,
     size,
 )
+from reconciler.render.printable import printable
 
 
 def drift_summary(report: DriftReport) -> str:
@@ -23,14 +24,14 @@ def render_drift_text(report: DriftReport) -> str:
     if report.drift:
         out += ["Objects have changed outside of reconciler:", ""]
         for d in report.drift:
-            out.append(f"  {d.address}: {d.kind.replace('_', ' ')}: {d.detail}")
+            out.append(f"  {printable(d.address)}: {d.kind.replace('_', ' ')}: {printable(d.detail)}")
         out += ["", drift_summary(report)]
         out.append("Run `reconciler plan` to see how apply would put it back.")
     else:
         checked = sum(report.checked.values())
         out.append(f"No drift. {checked} recorded asset(s) match what the providers list.")
     for warning in report.warnings:
-        out += ["", f"Warning: {warning}"]
+        out += ["", f"Warning: {printable(warning)}"]
     return "\n".join(out) + "\n"
 
 

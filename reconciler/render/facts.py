@@ -6,6 +6,7 @@ from typing import Any
 
 from reconciler.model import SoundFacts, is_content_hash
 from reconciler.plan import AssetState
+from reconciler.render.printable import printable
 
 FIELDS = ("name", "description", "sha256", "size", "duration", "format", "sample_rate", "channels")
 
@@ -13,6 +14,8 @@ FIELDS = ("name", "description", "sha256", "size", "duration", "format", "sample
 def show(field: str, value: Any) -> str:
     if value is None:
         return "(unknown)"
+    if field in ("name", "description"):
+        return f'"{printable(str(value))}"'  # from a config, a lockfile or a listing: never raw
     if field == "sha256":
         # a file-less asset's identity (`standard:<id>`) is shown whole: it is the id
         return f'"{value[:12]}"' if is_content_hash(value) else f'"{value}"'

@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from reconciler.model import SoundFacts
 from reconciler.plan import SYMBOLS, Action, AssetState, Change, Plan
 from reconciler.render.facts import describe_master, describe_rendition, human_size
+from reconciler.render.printable import printable
 from reconciler.render.text import HEADLINES, REASONS, summary_line
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -61,7 +62,7 @@ def fit(pieces: list[str], used: int, budget: int) -> tuple[str, int]:
 
 def cell(value: object) -> str:
     """Safe inside a table cell: no pipes, no HTML, one line."""
-    text = html.escape(str(value), quote=False).replace("|", "\\|")
+    text = html.escape(printable(str(value)), quote=False).replace("|", "\\|")
     return " ".join(text.split()) if text.strip() else text
 
 
@@ -224,7 +225,7 @@ def _audio_rows(change: Change) -> list[str]:
 
 def change_details(change: Change) -> str:
     reason = REASONS.get(change.reason, change.reason)
-    title = f"<code>{html.escape(SYMBOLS[change.action])} {html.escape(change.address)}</code> "
+    title = f"<code>{html.escape(SYMBOLS[change.action])} {html.escape(printable(change.address))}</code> "
     title += html.escape(HEADLINES.get(change.action, change.action.value))
     if reason:
         title += f" — {html.escape(reason)}"

@@ -14,6 +14,7 @@ from reconciler.render.facts import (
     show,
     show_audio,
 )
+from reconciler.render.printable import printable
 
 COLOURS = {
     Action.CREATE: "green",
@@ -66,9 +67,10 @@ def _change_lines(change: Change, style) -> list[str]:
     symbol = SYMBOLS[change.action]
     headline = HEADLINES[change.action]
     reason = REASONS.get(change.reason, change.reason)
-    rid = f" [id={change.remote_id}]" if change.remote_id else ""
-    lines = [f"  # {change.address} {headline}{rid}" + (f" ({reason})" if reason else "")]
-    lines.append(style(f"{symbol:>3} {change.address}", change.action) + (" (protected)" if change.protect else ""))
+    address = printable(change.address)  # an unmanaged one carries a provider's remote id
+    rid = f" [id={printable(change.remote_id)}]" if change.remote_id else ""
+    lines = [f"  # {address} {headline}{rid}" + (f" ({reason})" if reason else "")]
+    lines.append(style(f"{symbol:>3} {address}", change.action) + (" (protected)" if change.protect else ""))
     lines += _rendition_lines(change)
     if change.action in (Action.CREATE, Action.ADOPT) and change.before is None:
         for field, value in present(change.after):
@@ -83,7 +85,7 @@ def _change_lines(change: Change, style) -> list[str]:
             lines.append(style(f"      ~ {field:<11} = {show_audio(field, old)} -> {show_audio(field, new)}", Action.UPDATE))
     for note in change.notes:
         loud = "remote id" in note and "will change" in note
-        lines.append(("      ! " if loud else "      # ") + note)
+        lines.append(("      ! " if loud else "      # ") + printable(note))
     return lines
 
 
@@ -117,7 +119,7 @@ def render_text(plan: Plan, *, color: bool = False, show_noop: bool = False) -> 
         out.append("Note: Objects have changed outside of reconciler")
         out.append("")
         for d in drift:
-            out.append(f"  {d.address}: {d.kind.replace('_', ' ')}: {d.detail}")
+            out.append(f"  {printable(d.address)}: {d.kind.replace('_', ' ')}: {printable(d.detail)}")
         out.append("")
     shown = [c for c in plan.changes if c.action is not Action.NOOP or show_noop]
     if plan.has_changes or any(c.action is Action.MANUAL for c in plan.changes):
@@ -132,15 +134,15 @@ def render_text(plan: Plan, *, color: bool = False, show_noop: bool = False) -> 
         if plan.refused:
             out.append("")
             out.append("This plan is refused by the mass-delete guard: it shows what --force would do.")
-            out.extend(f"  - {r}" for r in plan.refused)
+            out.extend(f"  - {printable(r)}" for r in plan.refused)
     else:
         out.append("No changes. Remote state matches the configuration.")
     if unmanaged:
         out.append("")
         out.append("Unmanaged remote assets (neither declared nor recorded; left untouched unless the instance sets `prune = true`):")
         for d in unmanaged:
-            out.append(f"  {d.address}: {d.detail}")
+            out.append(f"  {printable(d.address)}: {printable(d.detail)}")
     for warning in plan.warnings:
         out.append("")
-        out.append(("Warning: " if not color else click.style("Warning: ", fg="yellow", bold=True)) + warning)
+        out.append(("Warning: " if not color else click.style("Warning: ", fg="yellow", bold=True)) + printable(warning))
     return "\n".join(out) + "\n"

@@ -281,3 +281,34 @@ def test_json_output_is_never_rewritten(run_cli, project):
     code, out, err = run_cli("plan", "-c", str(project), "--json")
     data = json.loads(out)
     assert "-c" not in json.dumps(data["drift"])
+
+
+# --- init offers a .gitignore -----------------------------------------------------
+
+
+def test_init_writes_a_gitignore_for_what_must_not_be_committed(run_cli, tmp_path):
+    code, out, err = run_cli("init", "-c", str(tmp_path / "reconciler.toml"))
+    assert code == 0, err
+    lines = (tmp_path / ".gitignore").read_text().splitlines()
+    assert {"reconciler.lock.lck", "reconciler.lock.journal", ".reconciler/"} <= set(lines)
+    assert "reconciler.lock" not in lines  # the lockfile itself is committed
+    assert "Wrote" in out and ".gitignore" in out
+
+
+def test_init_leaves_an_existing_gitignore_alone_and_names_what_it_lacks(run_cli, tmp_path):
+    (tmp_path / ".gitignore").write_text("node_modules/\n.reconciler/\n")
+    code, out, err = run_cli("init", "-c", str(tmp_path / "reconciler.toml"))
+    assert code == 0, err
+    assert (tmp_path / ".gitignore").read_text() == "node_modules/\n.reconciler/\n"
+    assert "reconciler.lock.lck" in out and "reconciler.lock.journal" in out
+    assert ".reconciler/" not in out.split("lacks", 1)[-1].split("committed):", 1)[-1]
+
+
+def test_readme_quickstart_starts_with_a_virtual_environment():
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    quick = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    assert "Python 3.11 or newer" in quick
+    first_command = quick.split("```sh\n", 1)[1].splitlines()[0]
+    assert first_command == "python3 -m venv .venv && . .venv/bin/activate"
+    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
+    assert 'requires-python = ">=3.11"' in pyproject
