@@ -142,6 +142,7 @@ def _num(value: float) -> str:
     return repr(round(float(value), 2) + 0.0)
 
 
+@functools.lru_cache(maxsize=1024)  # Recipe is frozen (hashable); a config has few distinct recipes
 def recipe_key(recipe: Recipe) -> str:
     """Canonical, stable string of the normalised settings only, e.g.
     "wav/ulaw/8000/1/lufs=-16.0/tp=-1.0/trim=0" ("keep" = the master's rate/channels)."""
