@@ -480,3 +480,17 @@ def test_a_loudness_target_out_of_reach_is_noted_in_the_plan(local):
     assert any("not reached" in n for n in notes)
     peak = json.loads(out)["changes"][0]["after"]["audio"]["true_peak"]
     assert peak <= -1.0 + 0.05
+
+
+def test_an_unwritable_cache_is_one_error_not_a_traceback(local):
+    if __import__("os").geteuid() == 0:
+        # root writes through permissions: block the cache with a file instead
+        (local.ws.root / ".reconciler").write_text("not a folder")
+    else:
+        (local.ws.root / ".reconciler").mkdir()
+        (local.ws.root / ".reconciler").chmod(0o500)
+    local.write()
+    code, out, err = local.cli("validate")
+    assert code == 1, out + err
+    assert err.startswith("Error: ") and "Traceback" not in err
+    assert "cannot store the rendition of masters/welcome.flac" in err
