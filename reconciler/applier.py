@@ -54,10 +54,7 @@ def rendition_records(asset: DesiredAsset) -> tuple[RecipeRecord | None, Renditi
     if r is None:
         return None, None
     facts = r.facts
-    recipe = RecipeRecord(
-        key=r.recipe_key, encoders=r.encoders,
-        settings={k: v for k, v in r.recipe.items() if v is not None},
-    )
+    recipe = RecipeRecord(key=r.recipe_key, encoders=r.encoders)
     rendition = RenditionRecord(
         sha256=asset.sha256, size=asset.size, format=facts.format or (asset.audio.format if asset.audio else ""),
         encoding=facts.encoding, sample_rate=facts.sample_rate, channels=facts.channels,

@@ -99,6 +99,7 @@ def lint_desired(desired: Desired, *, targets: Sequence[str] = (), everything: b
     for asset in assets:
         result.files[asset.address] = _label(asset, base)
         result.findings += lint_asset(asset, asset.lint if asset.lint is not None else LintRules(), store)
+    store.flush()
     return result
 
 

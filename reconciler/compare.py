@@ -117,6 +117,30 @@ def _recipe_value(field: str, value: Any) -> str:
     return f"{value}{UNITS.get(field, '')}"
 
 
+RECIPE_KEY_FIELDS = ("format", "encoding", "sample_rate", "channels")
+
+
+def parse_recipe_key(key: str) -> dict[str, Any] | None:
+    """The fields of a recipe key ("wav/ulaw/8000/1/lufs=-16.0/tp=-1.0/trim=0";
+    "keep" = the master's, "off" = untouched), to say what changed; None when
+    the key is not of that shape (then the keys are shown whole). The lockfile
+    keeps the key alone: one line per rendition, not one per setting."""
+    parts = key.split("/")
+    if len(parts) != 7:
+        return None
+    try:
+        fields: dict[str, Any] = dict(zip(RECIPE_KEY_FIELDS, parts[:4], strict=True))
+        for name in ("sample_rate", "channels"):
+            fields[name] = None if fields[name] == "keep" else int(fields[name])
+        named = dict(p.split("=", 1) for p in parts[4:])
+        fields["loudness"] = None if named["lufs"] == "off" else float(named["lufs"])
+        fields["true_peak"] = float(named["tp"])
+        fields["trim_silence"] = named["trim"] == "1"
+    except (ValueError, KeyError):
+        return None
+    return fields
+
+
 def recipe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
     """"loudness -19 LUFS -> -16 LUFS, sample_rate 16000 Hz -> 8000 Hz": the recipe fields that changed."""
     parts = [
@@ -149,7 +173,8 @@ def content_change(asset: DesiredAsset, entry: LockEntry) -> tuple[str, list[str
         elif entry.recipe is None:
             notes.append(f"recipe added: the file was uploaded as it is, now as a rendition ({desired_key})")
         else:
-            what = recipe_difference(entry.recipe.settings, asset.rendition.recipe)
+            old, new = parse_recipe_key(recorded_key or ""), parse_recipe_key(desired_key or "")
+            what = recipe_difference(old, new) if old is not None and new is not None else ""
             notes.append(f"recipe changed: {what or f'{recorded_key} -> {desired_key}'}")
     if master_changed and recipe_changed:
         return "master_and_recipe_changed", notes

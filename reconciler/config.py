@@ -314,6 +314,7 @@ def load_config(config_path: Path, *, read_audio: bool = True) -> Desired:
         desired.instances[instance] = DesiredInstance(
             name=instance, type=settings.type, settings=settings, assets=assets, warnings=warnings
         )
+    audio.finish()
     desired.warnings += library_mod.unused_warnings(library, used)
     check_overlaps(desired, providers, file)
     return desired
@@ -351,6 +352,11 @@ class AudioLoader:
         self.base = base
         self.file = file
         self.renditions: Any = None  # reconciler.renditions.Renditions, made on first use
+
+    def finish(self) -> None:
+        """Store what this load rendered and measured (one index write, if any)."""
+        if self.renditions is not None:
+            self.renditions.flush()
 
     def attach(
         self, asset: DesiredAsset, where: str, audio: AudioSettings | None, lint: LintRules | None,

@@ -16,10 +16,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 from filelock import FileLock, Timeout
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from reconciler.atomic import TEMP_MARK, atomic_write, remove_stale_temps
 from reconciler.durations import format_duration
@@ -62,11 +63,17 @@ class RecipeRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    key: str = Field(description="Canonical string of the normalised audio settings.")
+    key: str = Field(description="Canonical string of the normalised audio settings, e.g. "
+                     "'wav/ulaw/8000/1/lufs=-16.0/tp=-1.0/trim=0'.")
     encoders: str = Field(description="Versions of the libraries that shaped the bytes.")
-    settings: dict[str, str | int | float | bool] = Field(
-        default_factory=dict, description="The normalised recipe, field by field (to say what changed)."
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_settings(cls, data: Any) -> Any:
+        # a pre-release wrote the recipe field by field under `settings`; the key says it all
+        if isinstance(data, dict) and "settings" in data:
+            data = {k: v for k, v in data.items() if k != "settings"}
+        return data
 
 
 class RenditionRecord(BaseModel):

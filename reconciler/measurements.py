@@ -1,17 +1,29 @@
-"""Measurements of audio files (loudness, peaks, silence...), cached by content.
+"""What a plan needs to know about audio without decoding it again: one index
+file, `.reconciler/cache/index.json`, read once per process.
 
-A measurement is a pure function of the file's bytes and of the code that
-measures, so it is stored under `.reconciler/cache/measurements/` keyed by the
-file's sha256 and the measuring libraries' versions: a no-op plan or lint
-reads one small JSON per file instead of decoding it. Safe to delete.
+- measurements (loudness, peaks, silence...) of masters and renditions, keyed
+  by the file's sha256: a measurement is a pure function of the bytes and of
+  the code that measures;
+- rendition lookups, keyed by (master sha256, recipe key): where the rendition
+  sits in the content-addressed cache, its sha256, size and facts, and the
+  file's size and mtime when it was verified — a later hit costs one stat, not
+  a read and a hash of the rendition.
+
+The whole index is tied to the versions of the audio libraries and of the
+measuring code (`version`): any upgrade starts it afresh. One file instead of
+several per asset keeps a no-op plan with 1,000 renditions close to one
+without. It is a cache, like the renditions beside it: damaged, missing or
+deleted, it only costs time. Two processes writing it at once lose nothing
+but entries, which are measured again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -21,17 +33,24 @@ from reconciler.inputs import InputError, read_file
 if TYPE_CHECKING:
     from reconciler.audio.measure import Measurements
 
-# bump when what is measured changes shape or meaning
-MEASURE_REVISION = "measure-1"
+# bump when what is measured or stored changes shape or meaning
+MEASURE_REVISION = "index-1"
+INDEX_FILE = "index.json"
+INDEX_MAX_BYTES = 256 * 1024 * 1024  # ~1 KB per file measured: far beyond any prompt library
 
 _STORES: dict[str, MeasurementStore] = {}
 
 
 class MeasurementStore:
+    """Measurements and rendition lookups of one cache folder (shared in a process: `at`)."""
+
     def __init__(self, root: Path) -> None:
-        self.root = root / "measurements"
+        self.root = root
+        self.path = root / INDEX_FILE
         self._version: str | None = None
-        self._seen: dict[str, Measurements] = {}  # in this process: a master read for the plan and for lint
+        self._data: dict[str, dict[str, Any]] | None = None
+        self._dirty = False
+        self._seen: dict[str, Measurements] = {}
         self.measured = 0  # cache misses: files decoded and measured by this process
 
     @classmethod
@@ -48,28 +67,49 @@ class MeasurementStore:
             from reconciler.audio.recipe import encoder_versions
 
             key = f"{encoder_versions()} {MEASURE_REVISION}"
-            self._version = hashlib.sha256(key.encode()).hexdigest()[:12]
+            self._version = hashlib.sha256(key.encode()).hexdigest()[:16]
         return self._version
 
-    def _path(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / f"{sha256}-{self.version}.json"
+    def _read(self) -> dict[str, dict[str, Any]]:
+        empty: dict[str, dict[str, Any]] = {"measurements": {}, "renditions": {}}
+        try:
+            # read_file: a FIFO or device planted in the cache must not hang us
+            doc = json.loads(read_file(self.path, limit=INDEX_MAX_BYTES))
+        except (InputError, ValueError):
+            return empty  # absent or damaged: a miss
+        if not isinstance(doc, dict) or doc.get("version") != self.version:
+            return empty
+        return {k: doc[k] if isinstance(doc.get(k), dict) else {} for k in empty}
 
+    @property
+    def data(self) -> dict[str, dict[str, Any]]:
+        if self._data is None:
+            self._data = self._read()
+        return self._data
+
+    # --- measurements -------------------------------------------------------------
     def get(self, sha256: str) -> Measurements | None:
         if sha256 in self._seen:
             return self._seen[sha256]
+        raw = self.data["measurements"].get(sha256)
+        if raw is None:
+            return None
         from reconciler.audio.measure import Measurements
 
         try:
-            # read_file: a FIFO or device planted in the cache must not hang us
-            found = Measurements.model_validate_json(read_file(self._path(sha256), limit=1024 * 1024))
-        except (InputError, ValueError, ValidationError):
-            return None  # absent or damaged: measured again
+            if isinstance(raw, dict) and raw.keys() == Measurements.model_fields.keys():
+                # written by this code at this version (the index is version-checked): no re-validation
+                found = Measurements.model_construct(**raw)
+            else:
+                found = Measurements.model_validate(raw)
+        except ValidationError:
+            return None  # damaged: measured again
         self._seen[sha256] = found
         return found
 
     def measure(self, path: Path, sha256: str) -> Measurements:
-        """The file's measurements, from the cache or measured now (and stored).
-        Raises AudioDecodeError when the file cannot be decoded."""
+        """The file's measurements, from the index or measured now (and stored
+        at the next `flush`). Raises AudioDecodeError when it cannot be decoded."""
         found = self.get(sha256)
         if found is not None:
             return found
@@ -78,10 +118,47 @@ class MeasurementStore:
         measured = measure_file(path)
         self.measured += 1
         self._seen[sha256] = measured
-        target = self._path(sha256)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(target, json.dumps(measured.model_dump(mode="json"), sort_keys=True).encode())
-        except OSError:
-            pass  # a read-only checkout: measure again next time, no harm
+        self.data["measurements"][sha256] = measured.model_dump(mode="json")
+        self._dirty = True
         return measured
+
+    # --- rendition lookups -----------------------------------------------------------
+    def rendition(self, key: str) -> dict[str, Any] | None:
+        """A recorded lookup whose file still has the size and mtime it had when verified."""
+        hit = self.data["renditions"].get(key)
+        if not isinstance(hit, dict):
+            return None
+        try:
+            st = os.stat(self.root / hit["path"])
+            if st.st_size != hit["size"] or st.st_mtime_ns != hit["mtime_ns"]:
+                return None
+        except (OSError, KeyError, TypeError):
+            return None
+        return hit
+
+    def remember_rendition(self, key: str, path: Path, sha256: str, size: int, facts: dict[str, Any]) -> None:
+        try:
+            st = os.stat(path)
+            rel = os.path.relpath(path, self.root)
+        except (OSError, ValueError):
+            return
+        self.data["renditions"][key] = {
+            "path": rel, "sha256": sha256, "size": size, "mtime_ns": st.st_mtime_ns, "facts": facts,
+        }
+        self._dirty = True
+
+    def flush(self) -> None:
+        """Write what this process added, merged over what another may have written meanwhile."""
+        if not self._dirty:
+            return
+        current = self._read()
+        for section, entries in self.data.items():
+            current[section].update(entries)
+        body = json.dumps({"version": self.version, **current}, sort_keys=True, separators=(",", ":"))
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.path, body.encode())
+        except OSError:
+            return  # a read-only checkout: measured again next time, no harm
+        self._data = current
+        self._dirty = False

@@ -15,6 +15,9 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
 
 from reconciler.audio import AudioInfo
 from reconciler.audio.errors import AudioDecodeError, MasterChangedError, RecipeError
@@ -52,6 +55,33 @@ class Renditions:
         self.encoders = encoder_versions()
         self.rendered = 0  # renders done by this load (cache misses)
 
+    def lookup(self, master_sha256: str, recipe: Recipe) -> Any:
+        """The cached rendition, or None: from the index when its file is as it was
+        verified (one stat), else from the cache itself (reads and hashes it)."""
+        from reconciler.audio.render import Rendition, RenditionFacts
+
+        key = f"{master_sha256}|{recipe_key(recipe)}"
+        hit = self.measurements.rendition(key)
+        if hit is not None:
+            try:
+                return Rendition(path=self.measurements.root / hit["path"], sha256=hit["sha256"], size=hit["size"],
+                                 facts=RenditionFacts.model_validate(hit["facts"]))
+            except (ValidationError, KeyError, TypeError):
+                pass
+        rendition = self.cache.get(master_sha256, recipe)
+        if rendition is not None:
+            self.remember(master_sha256, recipe, rendition)
+        return rendition
+
+    def remember(self, master_sha256: str, recipe: Recipe, rendition: Any) -> None:
+        self.measurements.remember_rendition(
+            f"{master_sha256}|{recipe_key(recipe)}", Path(rendition.path), rendition.sha256, rendition.size,
+            rendition.facts.model_dump(mode="json"),
+        )
+
+    def flush(self) -> None:
+        self.measurements.flush()
+
     def attach(self, asset: DesiredAsset, settings: AudioSettings, *, where: str, file: str) -> DesiredAsset:
         """`asset` with its rendition: the uploaded facts become the rendition's,
         the master's are kept in `master`."""
@@ -65,11 +95,12 @@ class Renditions:
                 f"{where}.audio: {exc}", file=file, hint="Fix the `audio` keys (see the README, \"Audio renditions and lint\")."
             ) from None
         try:
-            rendition = self.cache.get(asset.sha256, recipe)
+            rendition = self.lookup(asset.sha256, recipe)
             if rendition is None:
                 log.info("rendering %s (%s)", label, recipe_key(recipe))
                 rendition = self.cache.ensure(asset.file, asset.sha256, recipe)
                 self.rendered += 1
+                self.remember(asset.sha256, recipe, rendition)
             master_loudness = self.measurements.measure(asset.file, asset.sha256).loudness
         except AudioDecodeError as exc:
             raise ConfigError(
