@@ -217,9 +217,12 @@ refuse_and_replan() {
   if [ "$code" = 0 ]; then
     echo "::notice title=reconciler apply::$reason — but a fresh plan finds nothing to change, so there is nothing to apply."
     { echo "### reconciler apply: nothing to apply"; echo; echo "$reason"; echo; cat "$WORK/fresh.md"; } | summary
+    output exit-code 0
     output has-changes false
     return 0
   fi
+  output exit-code 1
+  output has-changes false
   {
     echo "### :warning: reconciler apply: the reviewed plan was NOT applied"
     echo
@@ -301,7 +304,6 @@ $(fenced "$WORK/apply.err" 3000)"
     *) error "plan-source must be merged-pr, file or fresh, not '$source'"; return 1 ;;
   esac
   if [ -n "$reason" ]; then
-    output exit-code 1
     refuse_and_replan "$reason" "$pr"
     return $?
   fi

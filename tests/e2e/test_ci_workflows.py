@@ -174,6 +174,9 @@ def test_pull_request_plan_comment_then_apply_commits_the_lockfile_then_no_drift
     # --- merged: apply.yml applies exactly the reviewed plan, commits the lockfile
     merge_sha = repo.merge(7, "feature")
     applied = ok(repo.push_event(merge_sha))
+    action = next(s for s in applied.steps if s.name.endswith("/reconciler@v1"))
+    assert action.outputs["exit-code"] == "0" and action.outputs["has-changes"] == "true"
+    assert action.outputs["pr-number"] == "7" and action.outputs["lockfile-commit"] == repo.origin_head()
     downloads = [c for c in repo.gh.calls() if c["command"] == "run download"]
     assert downloads == [{"command": "run download", "run": str(plan_run), "name": "reconciler-plan"}]
     assert "hold.wav" in repo.account_files()
@@ -240,6 +243,9 @@ def test_a_stale_plan_is_not_applied_a_fresh_one_is_posted_and_the_job_fails(rep
 
     refused = repo.push_event(merge_sha)
     assert refused.conclusion == "failure"
+    action = next(s for s in refused.steps if s.name.endswith("/reconciler@v1"))
+    assert action.outputs["exit-code"] == "1" and action.outputs["has-changes"] == "false"
+    assert action.outputs["plan-path"].endswith("fresh-plan.json")
     assert repo.origin_head() == merge_sha  # nothing committed
     assert repo.origin_lock() == lock_before  # lockfile unchanged
     assert repo.account_files() == account_before  # nothing applied
@@ -368,3 +374,18 @@ def test_a_drift_check_that_cannot_run_fails_and_says_why(repo):
     assert result.conclusion == "failure"
     assert "### reconciler drift failed" in result.summary and "Error: " in result.summary
     assert repo.gh.state().get("issues", []) == []  # an error is not drift: no issue
+
+
+def test_no_reviewed_plan_but_nothing_to_apply_succeeds(repo):
+    """A direct push that changes nothing remote (a comment in the config):
+    no plan was reviewed, but a fresh plan has no changes, so there is nothing to refuse."""
+    git(repo.dev, "checkout", "-q", "main")
+    config = repo.dev / "reconciler.toml"
+    config.write_text("# prompts of the Acme IVR\n" + config.read_text())
+    sha = repo.commit("config: a comment")
+    repo.push("main")
+    result = ok(repo.push_event(sha))
+    action = next(s for s in result.steps if s.name.endswith("/reconciler@v1"))
+    assert action.outputs["exit-code"] == "0" and action.outputs["has-changes"] == "false"
+    assert "nothing to apply" in result.summary
+    assert repo.origin_head() == sha
