@@ -16,11 +16,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler import library as library_mod
-from reconciler.audio import NotAudioError, file_digest, inspect_bytes
+from reconciler.audio import NotAudioError
 from reconciler.audio.lint import LintRules
 from reconciler.audio.recipe import AudioSettings
 from reconciler.config_keys import keys_at, unknown_key
 from reconciler.defaults import DEFAULT_CONFIG, DEFAULT_LOCKFILE  # noqa: E402, F401 (re-exported)
+from reconciler.digests import DigestCache, Facts, read_facts, read_many
 from reconciler.errors import ConfigError
 from reconciler.inputs import (
     MAX_CONFIG_BYTES,
@@ -148,10 +149,18 @@ def parse_provider_settings(instance: str, table: dict[str, Any], file: str) -> 
         ) from None
 
 
-def _read_asset_file(path: Path, where: str, file: str) -> tuple[str, int, Any]:
-    try:
-        sha, size, data = file_digest(path)
-    except InputError as exc:
+def _read_asset_file(
+    path: Path, where: str, file: str, result: Facts | Exception | None = None
+) -> tuple[str, int, Any]:
+    """sha256, size and facts of an asset's file (`result`: read already, by
+    digests.read_many), or the ConfigError that names the asset."""
+    if result is None:
+        try:
+            result = read_facts(path)
+        except (InputError, NotAudioError) as exc:
+            result = exc
+    exc = result
+    if isinstance(exc, InputError):
         if exc.missing:
             raise ConfigError(
                 f"{where}: audio file {path} does not exist",
@@ -165,15 +174,14 @@ def _read_asset_file(path: Path, where: str, file: str) -> tuple[str, int, Any]:
             file=file,
             hint="Point `file` at a regular, readable audio file.",
         ) from None
-    try:
-        info = inspect_bytes(data)
-    except NotAudioError as exc:
+    if isinstance(exc, NotAudioError):
         raise ConfigError(
             f"{where}: {path} is not audio: {exc}",
             file=file,
             hint="Check the file: its extension does not matter, its content does.",
         ) from None
-    return sha, size, info
+    assert not isinstance(result, Exception)
+    return result
 
 
 def asset_model(settings: ProviderSettings) -> type[AssetSpec]:
@@ -272,7 +280,8 @@ def load_config(config_path: Path, *, read_audio: bool = True) -> Desired:
     desired = Desired(config_path=config_path, lockfile_path=base / top.settings.lockfile)
     library = library_mod.parse_library(top.library, base, file, _describe_errors)
     used: set[str] = set()
-    reads: dict[Path, tuple[str, int, Any]] = {}  # one read per file, however many instances carry it
+    reads: dict[Path, Facts | Exception] = {}  # one read per file, however many instances carry it
+    cache = DigestCache(base) if read_audio else None
     audio = AudioLoader(base, file)
     providers: dict[str, Provider] = {}
     for instance, table in top.providers.items():
@@ -288,7 +297,12 @@ def load_config(config_path: Path, *, read_audio: bool = True) -> Desired:
         desired.warnings += use_warnings
         used |= set(carried)
         warnings: list[str] = []
-        for key, (where, spec) in {**carried, **own}.items():
+        specs = {**carried, **own}
+        if read_audio:  # every file of the instance at once, on threads (and from the stat cache)
+            wanted = [real_path(base / spec.file) for _, spec in specs.values()
+                      if spec.file is not None and spec.content_identity() is None]
+            reads.update(read_many([p for p in wanted if p not in reads], cache))
+        for key, (where, spec) in specs.items():
             asset = build_asset(instance, key, spec, base, where, file, provider, reads=reads, read_audio=read_audio)
             if read_audio:
                 asset = audio.attach(
@@ -317,6 +331,8 @@ def load_config(config_path: Path, *, read_audio: bool = True) -> Desired:
     audio.finish()
     desired.warnings += library_mod.unused_warnings(library, used)
     check_overlaps(desired, providers, file)
+    if cache is not None:
+        cache.save()
     return desired
 
 
@@ -386,7 +402,7 @@ class AudioLoader:
 
 def build_asset(
     instance: str, key: str, spec: AssetSpec, base: Path, where: str, file: str, provider: Provider,
-    *, reads: dict[Path, tuple[str, int, Any]] | None = None, read_audio: bool = True,
+    *, reads: dict[Path, Facts | Exception] | None = None, read_audio: bool = True,
 ) -> DesiredAsset:
     ignored = spec.ignore_changes if spec.ignore_changes is not None else provider.settings.ignore_changes
     common = {
@@ -402,10 +418,7 @@ def build_asset(
     path = real_path(base / spec.file)
     if not read_audio:
         return DesiredAsset(**common, file=path, sha256="", size=0, content_known=False)
-    if reads is not None and path in reads:
-        sha, size, info = reads[path]
-    else:
-        sha, size, info = _read_asset_file(path, where, file)
-        if reads is not None:
-            reads[path] = (sha, size, info)
+    sha, size, info = _read_asset_file(path, where, file, reads.get(path) if reads is not None else None)
+    if reads is not None:
+        reads[path] = (sha, size, info)
     return DesiredAsset(**common, file=path, sha256=sha, size=size, audio=info)

@@ -184,21 +184,47 @@ def real_path(path: Path | str) -> Path:
     return Path(os.path.realpath(path))
 
 
-def read_file(path: Path | str, *, limit: int) -> bytes:
-    """The bytes of a regular file of at most `limit` bytes, or InputError."""
+def stat_regular(path: Path | str, *, limit: int) -> os.stat_result:
+    """The stat of a regular file of at most `limit` bytes, or InputError."""
     problem = path_problem(str(path))
     if problem:
         raise InputError(f"path {problem}")
     try:
         info = os.stat(path)
-        _check_regular(info, limit)
+    except OSError as exc:
+        raise InputError(
+            os_reason(exc), missing=exc.errno == errno.ENOENT, special=exc.errno in (errno.ELOOP, errno.ENXIO)
+        ) from None
+    _check_regular(info, limit)
+    return info
+
+
+def open_regular(path: Path | str, *, limit: int) -> tuple[int, os.stat_result]:
+    """A file descriptor open for reading on a regular file of at most `limit`
+    bytes, and its fstat; InputError otherwise. The caller closes it."""
+    stat_regular(path, limit=limit)
+    try:
         fd = os.open(path, READ_FLAGS)
     except OSError as exc:
         raise InputError(
             os_reason(exc), missing=exc.errno == errno.ENOENT, special=exc.errno in (errno.ELOOP, errno.ENXIO)
         ) from None
     try:
-        _check_regular(os.fstat(fd), limit)  # it may have been swapped since the stat
+        info = os.fstat(fd)
+        _check_regular(info, limit)  # it may have been swapped since the stat
+    except OSError as exc:
+        os.close(fd)
+        raise InputError(os_reason(exc)) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info
+
+
+def read_file(path: Path | str, *, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes, or InputError."""
+    fd, _ = open_regular(path, limit=limit)
+    try:
         chunks: list[bytes] = []
         total = 0
         while True:

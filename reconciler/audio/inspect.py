@@ -12,6 +12,7 @@ import hashlib
 import io
 import struct
 from pathlib import Path
+from typing import BinaryIO
 
 from pydantic import BaseModel, ConfigDict
 
@@ -72,42 +73,54 @@ def sniff_format(head: bytes) -> str | None:
     return None
 
 
-def _au_info(data: bytes) -> AudioInfo:
-    offset, size, encoding, rate, channels = struct.unpack(">IIIII", data[4:24])
+def _au_info(head: bytes, file_size: int) -> AudioInfo:
+    offset, size, encoding, rate, channels = struct.unpack(">IIIII", head[4:24])
     bytes_per_sample = {1: 1, 2: 1, 3: 2, 4: 3, 5: 4, 6: 4, 7: 8, 27: 1}.get(encoding)
     duration = None
     if bytes_per_sample and rate and channels:
-        payload = size if size != 0xFFFFFFFF else len(data) - offset
+        payload = size if size != 0xFFFFFFFF else file_size - offset
         duration = payload / (bytes_per_sample * rate * channels)
     return AudioInfo(format="au", duration=duration, sample_rate=rate, channels=channels)
 
 
+# format -> the mutagen classes that read it (module, class), imported on first use
+PARSERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "wav": (("mutagen.wave", "WAVE"),),
+    "mp3": (("mutagen.mp3", "MP3"),),
+    "ogg": (("mutagen.oggvorbis", "OggVorbis"), ("mutagen.oggopus", "OggOpus")),
+    "flac": (("mutagen.flac", "FLAC"),),
+    "aiff": (("mutagen.aiff", "AIFF"),),
+}
+
+
 def inspect_bytes(data: bytes) -> AudioInfo:
     """Inspect audio bytes; raise NotAudioError when they are not audio."""
-    fmt = sniff_format(data[:16])
+    return inspect_file(io.BytesIO(data), len(data))
+
+
+def inspect_file(fh: BinaryIO, size: int) -> AudioInfo:
+    """Inspect an open, seekable audio file of `size` bytes from its current
+    position; raise NotAudioError when it is not audio. mutagen reads the
+    headers (and what else it needs to compute the length), not the whole file."""
+    import importlib
+
+    start = fh.tell()
+    head = fh.read(24)
+    fmt = sniff_format(head[:16])
     if fmt is None:
         raise NotAudioError("not a recognised audio format (expected WAV, MP3, OGG, FLAC, AIFF or AU)")
     if fmt == "au":
-        return _au_info(data)
+        if len(head) < 24:
+            raise NotAudioError("looks like AU but its header is cut short")
+        return _au_info(head, size)
     from mutagen import MutagenError
-    from mutagen.aiff import AIFF
-    from mutagen.flac import FLAC
-    from mutagen.mp3 import MP3
-    from mutagen.oggopus import OggOpus
-    from mutagen.oggvorbis import OggVorbis
-    from mutagen.wave import WAVE
 
-    parsers: dict[str, tuple[type, ...]] = {
-        "wav": (WAVE,),
-        "mp3": (MP3,),
-        "ogg": (OggVorbis, OggOpus),
-        "flac": (FLAC,),
-        "aiff": (AIFF,),
-    }
     last_error: Exception | None = None
-    for parser in parsers[fmt]:
+    for module, name in PARSERS[fmt]:
+        parser = getattr(importlib.import_module(module), name)
+        fh.seek(start)
         try:
-            parsed = parser(io.BytesIO(data))
+            parsed = parser(fh)
         except (MutagenError, ValueError, struct.error, EOFError, IndexError) as exc:
             last_error = exc
             continue

@@ -99,8 +99,10 @@ def assert_converged(ws) -> None:
         assert "superseded" not in entry, addr
     assert lock["assets"]["local.bravo"]["description"] == "new"
     assert lock["assets"]["local.foxtrot"]["name"] == "fox"
-    # no temp files of the atomic writes left anywhere
-    assert sorted(p.name for p in ws.root.iterdir() if p.name.startswith(".")) == []
+    # no temp files of the atomic writes left anywhere (`.reconciler/` is the
+    # local cache folder: git-ignored, safe to delete)
+    assert sorted(p.name for p in ws.root.iterdir() if p.name.startswith(".") and p.name != ".reconciler") == []
+    assert [p for p in ws.root.rglob("*.tmp")] == []
 
 
 def test_uninterrupted_apply_takes_six_checkpoints(started):
