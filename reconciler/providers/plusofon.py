@@ -25,6 +25,7 @@ What the documentation leaves open, and how this client copes:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from collections.abc import Mapping, Sequence
@@ -168,6 +169,13 @@ class PlusofonProvider(HttpProvider):
         # carries no id made the one asset with its name that is not in here
         self._known_ids: set[str] | None = None
         self._standard: dict[str, str] | None = None
+        # creates answered without an id wait here, by name, and are looked up
+        # together once no upload is in flight: one listing for all of them
+        self._posting = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._pending: dict[str, asyncio.Future[RemoteAsset | None]] = {}
+        self._resolver: asyncio.Task[None] | None = None
 
     # --- headers and errors -------------------------------------------------
     def extra_headers(self) -> dict[str, str]:
@@ -329,14 +337,21 @@ class PlusofonProvider(HttpProvider):
             payload["file_mime_type"] = MIME_BY_FORMAT[fmt]
         if self._known_ids is None:
             await self.list()  # what exists before the upload, to tell the new one apart
-        response = await self.request(
-            "POST", MEDIA, json=payload, operation="create", address=asset.address, idempotent=False
-        )
+        self._posting += 1
+        self._idle.clear()
+        try:
+            response = await self.request(
+                "POST", MEDIA, json=payload, operation="create", address=asset.address, idempotent=False
+            )
+        finally:
+            self._posting -= 1
+            if not self._posting:
+                self._idle.set()
         body = self._json(response)
         rid = self._returned_id(body)
         if rid is not None:
             return self._claim(RemoteAsset(remote_id=rid, name=target))
-        found = await self.find_created(asset, name=target)
+        found = await self._found_later(target)
         if found is None:
             raise self._unexpected(
                 "create", asset.address,
@@ -361,6 +376,68 @@ class PlusofonProvider(HttpProvider):
             self._known_ids = set()
         self._known_ids.add(remote.remote_id)
         return remote
+
+    async def _found_later(self, name: str) -> RemoteAsset | None:
+        """The new media named `name`, looked up with every other create that
+        is waiting for its id: the lookup starts once no upload is in flight
+        (the applier's slots are held by creates waiting here, so that comes
+        soon), and one round of page reads serves them all."""
+        future: asyncio.Future[RemoteAsset | None] = asyncio.get_running_loop().create_future()
+        self._pending[name] = future
+        if self._resolver is None or self._resolver.done():
+            self._resolver = asyncio.create_task(self._resolve_pending())
+        return await future
+
+    async def _resolve_pending(self) -> None:
+        while self._pending:
+            await self._idle.wait()
+            batch, self._pending = self._pending, {}
+            try:
+                found = await self._find_new(set(batch))
+            except BaseException as exc:  # every waiter sees the lookup's error
+                for future in batch.values():
+                    if not future.done():
+                        future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for name, future in batch.items():
+                if not future.done():
+                    future.set_result(found.get(name))
+
+    async def _find_new(self, names: set[str]) -> dict[str, RemoteAsset]:
+        """name -> the newest media of that name not among the known ids. Ids
+        grow, so new media sit on the first page (newest first) or the last
+        ones (oldest first): page 1, then back from the last page while pages
+        still hold unknown ids, and every page only when that leaves a name
+        unfound."""
+        known = self._known_ids or set()
+        fresh: dict[str, list[RemoteAsset]] = {}
+
+        def take(items: list[RemoteAsset]) -> bool:
+            """Note the fresh ones; True when the page holds any unknown id."""
+            unknown = [r for r in items if r.remote_id not in known]
+            for r in unknown:
+                if r.name in names:
+                    fresh.setdefault(r.name, []).append(r)
+            return bool(unknown)
+
+        first, body = await self._page(1)
+        take(first)
+        last = _int_or_none(body.get("last_page"))
+        page = last
+        while set(fresh) != names and page is not None and 1 < page <= MAX_PAGES:
+            if not take((await self._page(page))[0]):
+                break  # only known ids from here back: nothing new on earlier pages
+            page -= 1
+        if set(fresh) != names and (last is None or page is None or page > 1):
+            take(await self._list_all())
+        out = {}
+        for name, found in fresh.items():
+            if len(found) > 1:
+                log.warning("%s: %d new media named '%s'; taking the newest", self.label, len(found), name)
+            out[name] = self._claim(max(found, key=lambda r: _int_or_none(r.remote_id) or 0))
+        return out
 
     async def find_created(self, asset: DesiredAsset, *, name: str) -> RemoteAsset | None:
         """The media named `name` that was not there before (not among the known
