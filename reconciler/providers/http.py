@@ -14,9 +14,11 @@ listing before it tries again.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import posixpath
+import ssl
 import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -51,6 +53,14 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = f"reconciler/{__version__} (+https://github.com/reconciler/reconciler)"
 
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """httpx's own default context (certifi's roots, or SSL_CERT_FILE / SSL_CERT_DIR),
+    built once per process: loading the CA bundle costs tens of milliseconds, and
+    every AsyncClient built its own — once per provider instance."""
+    return httpx.create_ssl_context()
 
 class HttpProviderSettings(ProviderSettings):
     """Settings every HTTP provider type takes."""
@@ -180,6 +190,7 @@ class HttpProvider(Provider):
     async def __aenter__(self) -> HttpProvider:
         self.client = httpx.AsyncClient(
             base_url=self.base_url,
+            verify=shared_ssl_context(),
             timeout=httpx.Timeout(self.settings.timeout, connect=min(10.0, self.settings.timeout)),
             headers={"User-Agent": USER_AGENT, **self.auth_headers(), **self.extra_headers()},
             follow_redirects=False,
