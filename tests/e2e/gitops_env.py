@@ -60,11 +60,13 @@ class Project:
         return sorted(p.name for p in self.remote.iterdir() if not p.name.startswith(".")) if self.remote.exists() else []
 
     def snapshot(self) -> dict[str, bytes]:
-        """Every file under the project (but the plan file), with its bytes."""
+        """Every file under the project (but the plan file and `.reconciler/`,
+        the local cache of digests and renditions: git-ignored, safe to delete,
+        never what a plan decides on), with its bytes."""
         return {
             str(p.relative_to(self.root)): p.read_bytes()
             for p in sorted(self.root.rglob("*"))
-            if p.is_file() and p != self.plan_file
+            if p.is_file() and p != self.plan_file and ".reconciler" not in p.relative_to(self.root).parts[:1]
         }
 
 
