@@ -119,11 +119,11 @@ def describe(finding: Any, files: dict[str, str]) -> str:
     return line
 
 
-def gate(desired: Desired) -> LintResult:
+def gate(desired: Desired, *, targets: Sequence[str] = ()) -> LintResult:
     """The lint step of `validate`, `plan` and `apply`: raise ConfigError on an
     error-level finding; add the warnings to their instances' warnings (shown by
     `validate` and in the plan)."""
-    result = lint_desired(desired, everything=False)
+    result = lint_desired(desired, targets=targets, everything=False)
     if result.errors:
         raise ConfigError(
             f"audio lint: {len(result.errors)} error-level finding(s)",

@@ -181,14 +181,15 @@ def write_step_summary(no_step_summary: bool, render) -> None:
         click.echo(f"Warning: {warning}", err=True)
 
 
-def load_checked(config_path: Path) -> Desired:
+def load_checked(config_path: Path, targets: tuple[str, ...] = ()) -> Desired:
     """The config loaded, renditions resolved, and the assets that opted into
-    lint checked: an error-level finding refuses like a config error."""
+    lint checked (those `--target` selects): an error-level finding refuses
+    like a config error."""
     from reconciler import audiolint
     from reconciler.config import load_config
 
     desired = load_config(config_path)
-    audiolint.gate(desired)
+    audiolint.gate(desired, targets=targets)
     return desired
 
 
@@ -234,7 +235,7 @@ def plan(
     from reconciler.lockfile import read_lockfile
     from reconciler.safety import refusal_error
 
-    desired = load_checked(config_path)
+    desired = load_checked(config_path, targets)
     recorded = read_lockfile(desired.lockfile_path)
     result = engine.run(
         engine.plan_once(desired, recorded, targets=targets, verify_content=verify_content, force=force)
@@ -327,7 +328,7 @@ def apply(config_path: Path, targets: tuple[str, ...], verify_content: bool, aut
     from reconciler.lockfile import LockfileStore
     from reconciler.render.text import render_text
 
-    desired = load_checked(config_path)
+    desired = load_checked(config_path, targets)
     color = use_color(no_color)
     progress = ApplyProgress(tty=sys.stdout.isatty(), color=color)
 

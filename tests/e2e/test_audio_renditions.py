@@ -494,3 +494,18 @@ def test_an_unwritable_cache_is_one_error_not_a_traceback(local):
     assert code == 1, out + err
     assert err.startswith("Error: ") and "Traceback" not in err
     assert "cannot store the rendition of masters/welcome.flac" in err
+
+
+def test_a_targeted_plan_lints_only_its_targets(local):
+    local.master(master(amp=1.6, clip=True), "bad.flac")
+    local.ws.write(
+        "[providers.pbx]\ntype = \"directory\"\npath = \"remote\"\n" + RECIPE + "\n"
+        "[[providers.pbx.glob]]\npattern = \"masters/*.flac\"\n"
+    )
+    code, out, err = local.cli("plan")
+    assert code == 1 and "pbx.bad" in err and "clipping" in err
+    code, out, err = local.cli("plan", "--target", "pbx.welcome")
+    assert code == 0, out + err
+    assert "+ pbx.welcome" in out and "pbx.bad" not in out
+    code, out, err = local.cli("apply", "--auto-approve", "--target", "pbx.bad")
+    assert code == 1 and "clipping" in err
