@@ -159,10 +159,26 @@ class Applier:
             else:
                 tasks.append(self._guarded(change))
         for (instance, _), group in batched.items():
-            size = self.providers[instance].capabilities.max_batch
-            for i in range(0, len(group), size):
-                tasks.append(self._batch(instance, group[i : i + size]))
+            for chunk in self._batches(self.providers[instance], group):
+                tasks.append(self._batch(instance, chunk))
         await asyncio.gather(*tasks)
+
+    def _batches(self, provider: Provider, group: list[Change]) -> list[list[Change]]:
+        """Cut into batches of at most `max_batch` files and the provider's byte
+        budget (by the sizes the config load measured), so that each batch is one
+        request and only the requests in flight hold file bytes."""
+        most, budget = provider.capabilities.max_batch, provider.batch_byte_budget()
+        batches: list[list[Change]] = []
+        total = 0
+        for change in group:
+            asset = self.desired.asset(change.address)
+            size = asset.size if asset is not None else 0
+            if not batches or len(batches[-1]) >= most or (budget is not None and total + size > budget):
+                batches.append([])
+                total = 0
+            batches[-1].append(change)
+            total += size
+        return batches
 
     def _fail(self, change: Change, message: str) -> None:
         self.failed.add(change.address)

@@ -58,7 +58,7 @@ class Renditions:
     def lookup(self, master_sha256: str, recipe: Recipe) -> Any:
         """The cached rendition, or None: from the index when its file is as it was
         verified (one stat), else from the cache itself (reads and hashes it)."""
-        from reconciler.audio.render import Rendition, RenditionFacts
+        from reconciler.audio.facts import Rendition, RenditionFacts
 
         key = f"{master_sha256}|{recipe_key(recipe)}"
         hit = self.measurements.rendition(key)

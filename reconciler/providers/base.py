@@ -284,6 +284,12 @@ class Provider(ABC):
             f"[providers.{self.instance}]) to upload a {fix.upper()} rendition of it instead"
         )
 
+    def batch_byte_budget(self) -> int | None:
+        """The most bytes one batch request may carry (None: no limit). The
+        applier cuts batches to it before it reads any file, so an apply holds
+        the bytes of the requests in flight, not of every batch it has queued."""
+        return None
+
     def asset_warnings(self, asset: DesiredAsset) -> list[str]:
         """Things about this asset the user should know but that do not stop a
         plan (e.g. a provider's soft requirements), found without a request.

@@ -436,6 +436,9 @@ class WolkvoxProvider(HttpProvider):
                 results += [exc] * len(chunk)
         return results
 
+    def batch_byte_budget(self) -> int | None:
+        return self.settings.batch_max_bytes
+
     def _chunks(self, items: list[tuple[DesiredAsset, bytes]]) -> list[list[tuple[DesiredAsset, bytes]]]:
         chunks: list[list[tuple[DesiredAsset, bytes]]] = []
         size = 0
