@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import ConfigError
+from reconciler.inputs import real_path
 from reconciler.measurements import MeasurementStore
 from reconciler.model import Desired, DesiredAsset, is_content_hash
 from reconciler.planner import matches_target
@@ -94,7 +95,7 @@ def lint_desired(desired: Desired, *, targets: Sequence[str] = (), everything: b
         return result
     from reconciler.audio.lint import LintRules
 
-    base = desired.config_path.resolve().parent
+    base = real_path(desired.config_path).parent
     store = MeasurementStore.at(cache_root(base))
     for asset in assets:
         result.files[asset.address] = _label(asset, base)

@@ -35,10 +35,19 @@ from pathlib import Path
 
 from reconciler.atomic import atomic_write
 from reconciler.audio.inspect import AudioInfo, NotAudioError, inspect_file
-from reconciler.inputs import MAX_AUDIO_BYTES, InputError, open_regular, os_reason, stat_regular
+from reconciler.inputs import (
+    MAX_AUDIO_BYTES,
+    InputError,
+    open_regular,
+    os_reason,
+    parse_json,
+    read_file,
+    stat_regular,
+)
 
 CACHE_DIR = ".reconciler"
 CACHE_FILE = "digests.json"
+MAX_DIGEST_CACHE_BYTES = 256 * 1024 * 1024  # ~1,000,000 files; a bigger one is ignored
 CACHE_VERSION = 1
 CHUNK = 1024 * 1024
 # a change must be this much older than the hashing for the entry to be
@@ -63,8 +72,10 @@ class DigestCache:
         self._new: dict[str, list] = {}
         self._lock = threading.Lock()
         if self.path is not None:
-            with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
-                data = json.loads(self.path.read_bytes())
+            # read_file/parse_json: a FIFO, device or 10,000-deep document planted here
+            # must not hang or crash the plan; a damaged cache is simply empty
+            with contextlib.suppress(InputError, TypeError, AttributeError):
+                data = parse_json(read_file(self.path, limit=MAX_DIGEST_CACHE_BYTES))
                 if data.get("version") == CACHE_VERSION and isinstance(data.get("files"), dict):
                     self._old = data["files"]
 

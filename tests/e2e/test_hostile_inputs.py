@@ -340,6 +340,7 @@ RECIPE = 'audio = { format = "wav", encoding = "ulaw", sample_rate = 8000, chann
 
 @case("providers.local.assets.welcome", ".reconciler/cache", "safe to delete")
 def rendition_cache_folder_is_a_file(ws):
+    shutil.rmtree(ws.root / ".reconciler", ignore_errors=True)
     (ws.root / ".reconciler").write_text("not a folder")
     ws.write(BASE.replace('path = "remote"', 'path = "remote"\n' + RECIPE))
     return ["plan"]
@@ -347,10 +348,25 @@ def rendition_cache_folder_is_a_file(ws):
 
 @case("providers.local.assets.welcome", ".reconciler/cache")
 def rendition_cache_folder_is_a_fifo(ws):
-    (ws.root / ".reconciler").mkdir()
+    shutil.rmtree(ws.root / ".reconciler" / "cache", ignore_errors=True)
+    (ws.root / ".reconciler").mkdir(exist_ok=True)
     os.mkfifo(ws.root / ".reconciler" / "cache")
     ws.write(BASE.replace('path = "remote"', 'path = "remote"\n' + RECIPE))
     return ["validate"]
+
+
+def test_a_fifo_or_deep_json_as_the_digest_cache_is_ignored(applied: Workspace):
+    # .reconciler/digests.json is our own cache: whatever is there, the plan goes on
+    cache = applied.root / ".reconciler"
+    cache.mkdir(exist_ok=True)
+    for make in (os.mkfifo, lambda p: p.write_text("[" * 100_000)):
+        target = cache / "digests.json"
+        if target.exists() or target.is_symlink():
+            target.unlink()
+        make(target)
+        result = run(applied, ["plan"])
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "Traceback" not in result.stderr and "No changes" in result.stdout
 
 
 # --- the lockfile ------------------------------------------------------------------------------
