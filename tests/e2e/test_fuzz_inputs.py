@@ -6,7 +6,8 @@ keys, huge numbers, NUL bytes, over-long names and unknown keys spliced in —
 and feeds each through `validate` and `plan` on the `directory` provider,
 in-process through click's CliRunner. Whatever the input, the command must
 exit 0 or 1 with no traceback, the lockfile must keep its bytes, and no file
-in the workspace may appear, change or vanish (both commands are read-only).
+in the workspace may appear, change or vanish (both commands are read-only;
+the local cache folder .reconciler/ excepted).
 
 A few hundred examples run in the suite; set RECONCILER_FUZZ_EXAMPLES (e.g.
 5000) for a longer campaign.
@@ -113,10 +114,14 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
-    """Every file under `root` and its bytes (None for non-files)."""
+    """Every file under `root` and its bytes (None for non-files), but the
+    local cache folder `.reconciler/` (digests and renditions, rewritten by
+    any read-only command by design)."""
     out: dict[str, bytes | None] = {}
     for path in sorted(root.rglob("*")):
         rel = str(path.relative_to(root))
+        if rel == ".reconciler" or rel.startswith(".reconciler/"):
+            continue
         out[rel] = path.read_bytes() if path.is_file() and not path.is_symlink() else None
     return out
 
