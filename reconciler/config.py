@@ -190,7 +190,7 @@ def asset_model(settings: ProviderSettings) -> type[AssetSpec]:
 
 
 def _expand_assets(
-    instance: str, settings: ProviderSettings, base: Path, file: str
+    instance: str, settings: ProviderSettings, base: Path, file: str, unread: list[str] | None = None
 ) -> tuple[dict[str, tuple[str, AssetSpec]], set[str]]:
     """(key -> (where, spec), the keys its globs gave): explicit assets, plus one
     per file matched by a glob. An explicit asset with a glob-derived key overrides it."""
@@ -203,6 +203,9 @@ def _expand_assets(
         except InputError as exc:
             raise ConfigError(f"{where}: pattern '{g.pattern}' {exc.reason}", file=file) from None
         if not matches:
+            if unread is not None:  # a check that reads no audio: it may not be checked out
+                unread.append(f"{where}: pattern '{g.pattern}' matches no file")
+                continue
             raise ConfigError(f"{where}: pattern '{g.pattern}' matches no file", file=file)
         for match in matches:
             path = Path(match)
@@ -278,21 +281,24 @@ def load_config(config_path: Path, *, read_audio: bool = True) -> Desired:
         raise ConfigError("invalid configuration", file=file, reasons=_describe_errors(exc, "", ConfigFile)) from None
     base = real_path(config_path).parent
     desired = Desired(config_path=config_path, lockfile_path=base / top.settings.lockfile)
-    library = library_mod.parse_library(top.library, base, file, _describe_errors)
+    unread = None if read_audio else desired.unread_globs
+    library = library_mod.parse_library(top.library, base, file, _describe_errors, unread)
     used: set[str] = set()
     reads: dict[Path, Facts | Exception] = {}  # one read per file, however many instances carry it
     cache = DigestCache(base) if read_audio else None
     audio = AudioLoader(base, file)
     providers: dict[str, Provider] = {}
     for instance, table in top.providers.items():
-        table, overrides = library_mod.split_overrides(instance, table, library, file)
+        table, overrides = library_mod.split_overrides(
+            instance, table, library, file, partial=any(g.startswith("library.") for g in desired.unread_globs)
+        )
         settings = parse_provider_settings(instance, table, file)
         provider_cls = PROVIDERS[settings.type]
         provider = providers[instance] = provider_cls(instance, settings, base_dir=base)
         assets: dict[str, DesiredAsset] = {}
         names: dict[str, str] = {}
         problems: list[str] = []
-        own, glob_keys = _expand_assets(instance, settings, base, file)
+        own, glob_keys = _expand_assets(instance, settings, base, file, unread)
         carried, use_warnings = _library_assets(instance, table, settings, glob_keys, overrides, library, file)
         desired.warnings += use_warnings
         used |= set(carried)

@@ -167,7 +167,10 @@ async def check_drift(config_path: Path, *, targets: Sequence[str] = (), verify_
         ]
         policy.source_rates, warnings = source_rates(desired, lock, policy.converted, targets)
     report = detect(lock, observed, targets=targets, policy=policy)
-    report.warnings += warnings
+    report.warnings += [
+        f"{g} (audio not checked out?): drift compares the lockfile with the providers and goes on; "
+        "the ignore_changes of the assets it declares fall back to their instance's" for g in desired.unread_globs
+    ] + warnings
     return report
 
 

@@ -36,13 +36,14 @@ KINDS: tuple[str, ...] = ("content", "name", "description", "only_in_a", "only_i
 
 
 class Declared(BaseModel):
-    """What an instance's config declares for one key. `sha256` None: the local
-    file could not be read, so its content is unknown."""
+    """What an instance's config declares for one key. None: unknown — the
+    local file could not be read (`sha256`), or a glob that may declare the
+    key matched no file in a check that reads no audio (every field)."""
 
     model_config = ConfigDict(frozen=True)
 
-    name: str
-    description: str
+    name: str | None
+    description: str | None
     sha256: str | None
 
 
@@ -214,7 +215,14 @@ def compare_config(config_path: Path, a: str, b: str) -> Comparison:
     )
     hashes: dict[Path, str | None] = {}
     declared = tuple(_declared(desired, n, base, warnings, hashes) for n in (a, b))
+    if desired.unread_globs:  # a recorded key may be one such glob declares: unknown, not undeclared
+        unknown = Declared(name=None, description=None, sha256=None)
+        declared = tuple({**{k: unknown for k in r if k not in d}, **d} for r, d in zip(records, declared, strict=True))
     types = (desired.instances[a].type, desired.instances[b].type)
     result = compare(a, b, records, declared, types=types)  # type: ignore[arg-type]
-    result.warnings = warnings + result.warnings
+    unread = [
+        f"{g} (audio not checked out?): the prompts it declares could not be checked against the config, "
+        "so their differences are counted" for g in desired.unread_globs
+    ]
+    result.warnings = unread + warnings + result.warnings
     return result

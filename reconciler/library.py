@@ -90,9 +90,13 @@ class Resolved:
     warnings: list[str] = field(default_factory=list)
 
 
-def parse_library(raw: Any, base: Path, file: str, describe: Describe) -> dict[str, LibraryEntry]:
+def parse_library(
+    raw: Any, base: Path, file: str, describe: Describe, unread: list[str] | None = None
+) -> dict[str, LibraryEntry]:
     """Validate `[library]` and expand its globs: key -> entry. An explicit
-    `[library.<key>]` overrides a glob match with the same key."""
+    `[library.<key>]` overrides a glob match with the same key. With `unread`
+    (a check that reads no audio), a glob matching no file is noted there
+    instead of refused: the audio may simply not be checked out."""
     if raw is None:
         return {}
     try:
@@ -115,6 +119,9 @@ def parse_library(raw: Any, base: Path, file: str, describe: Describe) -> dict[s
         # folders are skipped; anything else must be audio (a FIFO or a loop is refused when read)
         files = [m for m in matches if not os.path.isdir(m)]
         if not files:
+            if unread is not None:
+                unread.append(f"{where}: pattern '{g.pattern}' matches no file")
+                continue
             raise ConfigError(f"{where}: pattern '{g.pattern}' matches no file", file=file)
         for path in files:
             key = path.stem
@@ -143,17 +150,21 @@ def parse_library(raw: Any, base: Path, file: str, describe: Describe) -> dict[s
 
 
 def split_overrides(
-    instance: str, table: dict[str, Any], library: Mapping[str, LibraryEntry], file: str
+    instance: str, table: dict[str, Any], library: Mapping[str, LibraryEntry], file: str,
+    *, partial: bool = False,
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """(the provider table without its overrides, key -> override table).
 
     An asset table without `file` is an override when its key is a library
     prompt. One whose key is not, and that names no provider-specific source
-    (plusofon's `standard_id`), is an error naming it."""
+    (plusofon's `standard_id`), is an error naming it — unless the library is
+    `partial` (a library glob matched no file in a check that reads no audio):
+    then it may override a prompt that glob would declare, and is left out."""
     raw_assets = table.get("assets")
     if not isinstance(raw_assets, dict):
         return table, {}
     overrides: dict[str, dict[str, Any]] = {}
+    unknown: set[str] = set()
     common = set(AssetSpec.model_fields)
     # with no library to override, a provider that has file-less assets explains
     # its own rule best (plusofon: "set exactly one of `file` or `standard_id`")
@@ -163,6 +174,8 @@ def split_overrides(
             continue
         if key in library:
             overrides[key] = spec
+        elif partial:
+            unknown.add(key)
         elif set(spec) <= common and not explain:
             from reconciler.config import did_you_mean  # config imports this module
 
@@ -174,9 +187,9 @@ def split_overrides(
                 hint="Give it a `file`, or fix the key so it overrides a library prompt "
                 "(an asset table without `file` overrides the library prompt with the same key).",
             )
-    if not overrides:
+    if not overrides and not unknown:
         return table, {}
-    rest = {k: v for k, v in raw_assets.items() if k not in overrides}
+    rest = {k: v for k, v in raw_assets.items() if k not in overrides and k not in unknown}
     return {**table, "assets": rest}, overrides
 
 

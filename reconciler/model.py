@@ -172,6 +172,9 @@ class Desired(BaseModel):
     # about the config as a whole (a library prompt no instance uses, a `use`
     # pattern matching nothing): shown by `validate` and as plan warnings
     warnings: list[str] = Field(default_factory=list)
+    # load_config(read_audio=False) only: globs that matched no file (the audio
+    # is not checked out), so the prompts they declare are unknown to the check
+    unread_globs: list[str] = Field(default_factory=list)
 
     def asset(self, address: str) -> DesiredAsset | None:
         instance = self.instances.get(address.split(".", 1)[0])
