@@ -256,6 +256,11 @@ def resolve(
     over the library: the instance's own asset replaces the library prompt."""
     out = Resolved()
     chosen, idle = _selected(use, sorted(library))
+    if use and all(p.startswith("!") for p in use):
+        out.warnings.append(
+            f"providers.{instance}.use has only '!' patterns, so it carries no library prompt "
+            "('!' only takes away from what another pattern selects); add \"*\" to carry all but those"
+        )
     for pattern in idle:
         out.warnings.append(
             f"providers.{instance}.use: pattern '{pattern}' matches no [library] prompt"

@@ -185,12 +185,26 @@ class ProviderSettings(BaseModel):
     assets: dict[str, AssetSpec] = Field(default_factory=dict)
     glob: list[GlobSpec] = Field(default_factory=list)
 
-    @field_validator("use", "ignore")
+    @field_validator("use")
     @classmethod
-    def _patterns(cls, value: list[str]) -> list[str]:
+    def _use_patterns(cls, value: list[str]) -> list[str]:
         for pattern in value:
             if not pattern.lstrip("!").strip():
                 raise ValueError(f"'{pattern}' is not a pattern: give a glob such as \"*\" or \"!test-*\"")
+        return value
+
+    @field_validator("ignore")
+    @classmethod
+    def _ignore_patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            if not pattern.lstrip("!").strip():
+                raise ValueError(f"'{pattern}' is not a pattern: give a glob such as \"tmp-*\"")
+            # unlike `use`, `ignore` has no excludes: a "!" would be matched literally
+            if pattern.startswith("!"):
+                raise ValueError(
+                    f"'{pattern}': `ignore` takes no '!' excludes (it only adds names to ignore); "
+                    "list the globs of the names to ignore instead"
+                )
         return value
 
 

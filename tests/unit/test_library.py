@@ -316,3 +316,22 @@ audio = { loudness = -20.0 }
     assert recipe("welcome") == {"format": "wav", "loudness": -18.0, "channels": 2, "sample_rate": 8000}
     # no library recipe: the instance's applies under the override, as for any asset
     assert recipe("test-beep") == {"loudness": -20.0, "sample_rate": 8000}
+
+
+@pytest.mark.parametrize("use", ['["!test-*"]', '["!test-*", "!menu*"]'])
+def test_use_with_only_excludes_is_a_warning_not_a_silent_nothing(ws, use):
+    """`!` only takes away from what an include selects: a list of excludes
+    alone carries no prompt, which is never what its author meant."""
+    d = load_config(ws(LIB + instance("prod", f"use = {use}")))
+    assert d.instances["prod"].assets == {}
+    hints = [w for w in d.warnings if w.startswith("providers.prod.use") and "only '!' patterns" in w]
+    assert len(hints) == 1 and '"*"' in hints[0]
+
+
+def test_ignore_has_no_excludes(ws):
+    """`ignore` globs match remote names; a `!` there would be taken literally
+    (ignoring nothing the author meant), so it is refused with the way out."""
+    text = error(ws(instance("p", 'ignore = ["*", "!keep-*"]')))
+    assert "providers.p.ignore" in text and "'!keep-*'" in text and "no '!'" in text
+    blank = error(ws(instance("p", 'ignore = [" "]')))
+    assert "is not a pattern" in blank and "!test-*" not in blank
