@@ -224,5 +224,8 @@ def compare_config(config_path: Path, a: str, b: str) -> Comparison:
         f"{g} (audio not checked out?): the prompts it declares could not be checked against the config, "
         "so their differences are counted" for g in desired.unread_globs
     ]
+    if not desired.lockfile_path.exists():  # else "in step" would be a false green for CI
+        unread.insert(0, f"the lockfile {os.path.relpath(desired.lockfile_path, base)} does not exist: neither "
+                      "instance has applied anything yet (or settings.lockfile names another file)")
     result.warnings = unread + warnings + result.warnings
     return result

@@ -207,3 +207,14 @@ def test_drift_and_compare_run_with_the_masters_folder_gone(env):
     assert env.ws.lock.read_bytes() == before
     code, _, err = env.cli("plan")  # a plan does need them, and says so
     assert code == 1 and "matches no file" in err
+
+
+def test_compare_without_a_lockfile_says_nothing_was_applied(env):
+    """A missing lockfile (nothing applied yet, or `settings.lockfile` pointing
+    elsewhere) is not silently "in step": the warning names the file."""
+    assert not env.ws.lock.exists()
+    code, out, err = compare(env, "--format", "json")
+    assert code == 0, out + err
+    warnings = json.loads(out)["warnings"]
+    assert any("reconciler.lock" in w and "does not exist" in w for w in warnings), warnings
+    assert not env.ws.lock.exists()
