@@ -103,7 +103,9 @@ def parse_library(
         lib = Library.model_validate(raw)
     except ValidationError as exc:
         reasons = describe(exc, "library", Library)
-        if any("unknown key" in r for r in reasons):
+        if isinstance(raw, dict) and isinstance(raw.get("glob"), dict):  # [library.glob], not [[library.glob]]
+            reasons.append("library.glob is a list of tables: write each as [[library.glob]] (two brackets)")
+        if any("belongs in [providers.<instance>.assets" in r for r in reasons):
             reasons.append(
                 "provider-specific keys (e.g. exolve's file_type) go in the instance's override "
                 "[providers.<instance>.assets.<key>], not in the library"

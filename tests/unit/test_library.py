@@ -335,3 +335,17 @@ def test_ignore_has_no_excludes(ws):
     assert "providers.p.ignore" in text and "'!keep-*'" in text and "no '!'" in text
     blank = error(ws(instance("p", 'ignore = [" "]')))
     assert "is not a pattern" in blank and "!test-*" not in blank
+
+
+def test_library_typos_get_no_provider_specific_hint_but_provider_keys_do(ws):
+    typo = error(ws('[library.welcome]\nfile = "masters/welcome.wav"\ndescripton = "x"\n'))
+    assert "provider-specific keys" not in typo
+    glob_typo = error(ws('[[library.glob]]\npattern = "masters/*.wav"\npatern = "x"\n'))
+    assert "did you mean 'pattern'?" in glob_typo and "provider-specific keys" not in glob_typo
+    specific = error(ws('[library.welcome]\nfile = "masters/welcome.wav"\nfile_type = "x"\n'))
+    assert "provider-specific keys" in specific
+
+
+def test_library_glob_written_as_a_table_says_how_to_write_it(ws):
+    text = error(ws('[library.glob]\npattern = "masters/*.wav"\n'))
+    assert "[[library.glob]]" in text
