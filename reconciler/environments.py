@@ -45,6 +45,8 @@ class Declared(BaseModel):
     name: str | None
     description: str | None
     sha256: str | None
+    # fields the instance's `ignore_changes` keeps as they were applied
+    ignored: frozenset[str] = frozenset()
 
 
 class Difference(BaseModel):
@@ -105,6 +107,8 @@ def _pending(side: str, record: LockEntry | None, declared: Declared | None, fie
         return f"{side} no longer declares it" if record is not None else None
     if record is None:
         return f"{side} declares it but has not applied it"
+    if field in declared.ignored:  # it never applies changes to this field: as it is, by configuration
+        return None
     wanted = declared.sha256 if field == "content" else getattr(declared, field)
     have = record.sha256 if field == "content" else getattr(record, field)
     if wanted is None:
@@ -155,10 +159,12 @@ def compare(
                 continue
             differs = True
             reasons = [r for r in (_pending(a, ea, da.get(key), field), _pending(b, eb, db.get(key), field)) if r]
+            ignoring = [s for s, d in ((a, da.get(key)), (b, db.get(key))) if d is not None and field in d.ignored]
+            intended = f"{' and '.join(ignoring)} ignore_changes {field}" if ignoring else "each as its config declares"
             result.differences.append(Difference(
                 key=key, kind=field, a=va, b=vb, by_config=not reasons,  # type: ignore[arg-type]
                 detail=f"{field} differs: {_short(field, va)} on {a}, {_short(field, vb)} on {b} ("
-                + ("; ".join(reasons) if reasons else "each as its config declares") + ")",
+                + ("; ".join(reasons) if reasons else intended) + ")",
             ))
         if not differs:
             result.same.append(key)
@@ -190,7 +196,9 @@ def _declared(
                     f"{asset.address}: local file {os.path.relpath(asset.file, base)} is not available; "
                     "its content was compared between the lockfile records only"
                 )
-        out[asset.key] = Declared(name=asset.name, description=asset.description, sha256=sha)
+        out[asset.key] = Declared(
+            name=asset.name, description=asset.description, sha256=sha, ignored=frozenset(asset.ignore_changes)
+        )
     return out
 
 

@@ -218,3 +218,38 @@ def test_compare_without_a_lockfile_says_nothing_was_applied(env):
     warnings = json.loads(out)["warnings"]
     assert any("reconciler.lock" in w and "does not exist" in w for w in warnings), warnings
     assert not env.ws.lock.exists()
+
+
+def test_compare_respects_ignore_changes(tmp_path, run_cli):
+    """An instance that ignores changes to a field never applies them: its
+    older value is by configuration, not "has not applied its config yet"."""
+    (tmp_path / "welcome.wav").write_bytes(make_wav(0.05, seed=5))
+    cfg = tmp_path / "reconciler.toml"
+    body = """
+[library.welcome]
+file = "welcome.wav"
+description = "{text}"
+
+[providers.stage]
+type = "directory"
+path = "stage"
+use = ["*"]
+
+[providers.prod]
+type = "directory"
+path = "prod"
+use = ["*"]
+ignore_changes = ["description"]
+"""
+    cfg.write_text(body.format(text="v1"))
+    assert run_cli("apply", "-c", str(cfg), "--auto-approve")[0] == 0
+    cfg.write_text(body.format(text="v2"))
+    assert run_cli("apply", "-c", str(cfg), "--auto-approve")[0] == 0
+    assert run_cli("plan", "-c", str(cfg), "--detailed-exitcode")[0] == 0  # nothing left to apply
+    code, out, err = run_cli("compare", "-c", str(cfg), "stage", "prod", "--format", "json")
+    assert code == 0, out + err
+    (diff,) = json.loads(out)["differences"]
+    assert diff["kind"] == "description" and diff["by_config"] and "ignore_changes" in diff["detail"]
+    cfg.write_text(body.format(text="v2").replace('ignore_changes = ["description"]', ""))
+    code, out, _ = run_cli("compare", "-c", str(cfg), "stage", "prod")  # no longer ignored: prod is behind
+    assert code == 2 and "prod has not applied its config yet" in out
