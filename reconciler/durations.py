@@ -31,9 +31,14 @@ def parse_duration(text: str) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """The shortest Terraform-style spelling of whole seconds (90 -> 1m30s)."""
+    """The shortest Terraform-style spelling (90 -> 1m30s, 1.5 -> 1.5s), to
+    the millisecond: a message names the wait given, not a rounded one."""
     if seconds < 1:
         return f"{seconds * 1000:g}ms" if seconds else "0s"
-    h, rest = divmod(int(round(seconds)), 3600)
-    m, s = divmod(rest, 60)
-    return "".join(f"{n}{u}" for n, u in ((h, "h"), (m, "m"), (s, "s")) if n) or "0s"
+    ms = int(round(seconds * 1000))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    parts = [f"{n}{u}" for n, u in ((h, "h"), (m, "m")) if n]
+    if rest:
+        parts.append(f"{rest / 1000:g}s")
+    return "".join(parts) or "0s"

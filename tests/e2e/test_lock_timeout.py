@@ -101,3 +101,9 @@ def test_default_fails_at_once_and_a_short_timeout_fails_after_waiting(three, na
 def test_a_bad_duration_is_a_usage_error(three):
     code, _, err = three.cli("apply", "--auto-approve", "--lock-timeout", "5 minutes")
     assert code == 1 and "'5 minutes' is not a duration" in err and "5m" in err
+
+
+@pytest.mark.parametrize(("text", "shown"), [("1500ms", "1.5s"), ("1m30.5s", "1m30.5s"), ("2.25s", "2.25s"), ("1.5h", "1h30m")])
+def test_the_wait_is_shown_as_long_as_it_is(text, shown):
+    """The waiting message names the timeout given, not a rounded one."""
+    assert format_duration(parse_duration(text)) == shown
