@@ -213,3 +213,18 @@ def test_killed_apply_converges_in_one_more_apply(kind_name, scenario, tmp_path,
             failures[str(point)] = problems
     report = "\n".join(f"- killed at {p}: " + "; ".join(v) for p, v in failures.items())
     assert not failures, f"{len(failures)} of {len(points)} kill points did not converge:\n{report}"
+
+
+@pytest.mark.parametrize("style", ["floor", "round", "ceil", "ms", "hms-whole", "seconds", "number"])
+def test_wolkvox_knows_its_own_batch_whatever_the_listing_precision(style, tmp_path, run_cli):
+    """Killed once the batch upload was accepted: the next apply recognises both
+    files as its own however audio_list writes durations (whole seconds by
+    floor, round or ceil, milliseconds, hh:mm:ss, hundredths)."""
+    env = Env(KINDS["wolkvox"](), tmp_path / "ws")
+    try:
+        env.emulator.list_duration_style = style
+        prepare(env, "create", run_cli)
+        assert check_trial(env, "create", KillPoint("land", 1), run_cli) == []
+        assert len(env.emulator.uploads) == 1, "uploaded again"
+    finally:
+        env.close()
