@@ -179,7 +179,11 @@ class Env:
 # test process with its emulator threads): the same real process a user
 # runs, without paying the interpreter's start and imports per kill trial.
 _FORKS = multiprocessing.get_context("forkserver")
-_FORKS.set_forkserver_preload(["reconciler.cli"])
+_FORKS.set_forkserver_preload([
+    "reconciler.cli", "reconciler.config", "reconciler.engine", "reconciler.saved_plan", "reconciler.render.text",
+    "mutagen.aiff", "mutagen.mp3", "mutagen.wave",  # what reading audio imports (a name missing is skipped)
+    *(f"reconciler.providers.{name}" for name in ("directory", "exolve", "loccus", "plusofon", "soniox", "wolkvox")),
+])
 
 
 def _main(args: list[str], env: dict[str, str], cwd: str, output: str) -> None:
