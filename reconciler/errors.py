@@ -137,4 +137,8 @@ class TransportError(ProviderError):
 
 
 class OutcomeUnknownError(ProviderError):
-    """A non-idempotent request was sent and its answer was lost."""
+    """A non-idempotent request was sent and its answer was lost. `landed`:
+    the service did confirm it, only what it made is not known yet (its id, to
+    be found by listing) — so it must never be sent again."""
+
+    landed = False

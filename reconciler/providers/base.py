@@ -20,7 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from reconciler.audio.lint import LintRules
 from reconciler.audio.recipe import AudioSettings
-from reconciler.errors import OutcomeUnknownError, ProviderError
+from reconciler.errors import AuthError, BadRequestError, OutcomeUnknownError, ProviderError
 from reconciler.inputs import path_problem
 from reconciler.model import DesiredAsset, RemoteAsset
 
@@ -403,14 +403,29 @@ class Provider(ABC):
         if attempts is None:
             attempts = getattr(self.settings, "max_retries", 3) + 1
         longest = float(getattr(self.settings, "max_retry_wait", 1.0))
+
+        async def pause(attempt: int) -> None:
+            await asyncio.sleep(random.uniform(0, min(longest, 0.2 * 2**attempt)))
+
         for attempt in range(attempts):
             try:
                 return await self.create(asset, data, name=name)
-            except OutcomeUnknownError:
-                found = await self.find_created(asset, name=target)
-                if found is not None:
-                    return found
-                if attempt >= attempts - 1:
+            except OutcomeUnknownError as exc:
+                unknown = exc
+            # settle by listing; a listing that fails is tried again before anything is resent
+            for look in range(attempts):
+                try:
+                    found = await self.find_created(asset, name=target)
+                    break
+                except (AuthError, BadRequestError):
                     raise
-                await asyncio.sleep(random.uniform(0, min(longest, 0.2 * 2**attempt)))
+                except ProviderError:
+                    if look >= attempts - 1:
+                        raise
+                    await pause(look)
+            if found is not None:
+                return found
+            if unknown.landed or attempt >= attempts - 1:
+                raise unknown  # confirmed but not listed: sending it again could duplicate it
+            await pause(attempt)
         raise AssertionError("unreachable")  # pragma: no cover

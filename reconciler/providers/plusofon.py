@@ -39,6 +39,7 @@ from reconciler.errors import (
     AuthError,
     BadRequestError,
     NotFoundError,
+    OutcomeUnknownError,
     ProviderError,
     RateLimitError,
 )
@@ -351,7 +352,20 @@ class PlusofonProvider(HttpProvider):
         rid = self._returned_id(body)
         if rid is not None:
             return self._claim(RemoteAsset(remote_id=rid, name=target))
-        found = await self._found_later(target)
+        try:
+            found = await self._found_later(target)
+        except (AuthError, BadRequestError):
+            raise
+        except ProviderError as exc:
+            # accepted, but the listing that would name it failed (after its own
+            # retries): the outcome is known, the id is not. create_resolving
+            # lists again until it finds it, and never sends it twice.
+            unknown = OutcomeUnknownError(
+                f"the upload was accepted, but listing to find its id failed: {exc.provider_message}",
+                provider=self.label, operation="create", address=asset.address, status=exc.status,
+            )
+            unknown.landed = True
+            raise unknown from None
         if found is None:
             raise self._unexpected(
                 "create", asset.address,

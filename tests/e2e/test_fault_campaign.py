@@ -76,3 +76,23 @@ def assert_converged_while_faulty(env: Env, run_cli, assets, *, leftover: int = 
         assert_converged(env, run_cli, assets, leftover=leftover)
     finally:
         faults.ratio = saved
+
+
+def test_plusofon_upload_whose_id_lookup_fails_is_found_later_never_sent_twice(tmp_path, run_cli):
+    """The create answers `{"success": true}` without an id, so the client lists
+    to find it; that listing fails past its retries. The upload landed: it is
+    found by listing again, not uploaded a second time, and the apply succeeds."""
+    env = Env(KINDS["plusofon"](), tmp_path / "ws")
+    try:
+        em = env.emulator
+        env.write({"alpha": ("alpha", audio(1))}, extra={"max_retries": 1})
+        after_upload = lambda m, p: m == "GET" and p == "/api/v1/media" and em.count("POST") > 0  # noqa: E731
+        em.faults.fail_next(3, 500, body=em.fault_body(500), match=after_upload)
+        code, output = apply(env, run_cli)
+        assert code == 0, output
+        assert em.count("POST") == 1
+        assert env.remote() == [("alpha", audio(1))]
+        assert [r.status for r in em.requests].count(500) == 3  # the lookups did fail
+        assert_converged(env, run_cli, {"alpha": ("alpha", audio(1))})
+    finally:
+        env.close()
