@@ -349,3 +349,21 @@ def test_library_typos_get_no_provider_specific_hint_but_provider_keys_do(ws):
 def test_library_glob_written_as_a_table_says_how_to_write_it(ws):
     text = error(ws('[library.glob]\npattern = "masters/*.wav"\n'))
     assert "[[library.glob]]" in text
+
+
+def test_read_audio_false_notes_globs_that_match_nothing(ws, tmp_path):
+    """drift/compare in a checkout without the audio: a glob (library or an
+    instance's own) that matches no file is noted, not refused; an override of
+    a key it would declare is left out. A read that needs the audio still refuses."""
+    body = LIB + instance("prod", 'use = ["*"]\n[providers.prod.assets.menu1]\nprotect = true\n'
+                          '[[providers.prod.glob]]\npattern = "local/*.wav"')
+    cfg = ws(body, {"local/own.wav": make_wav(seed=7)})
+    import shutil
+
+    shutil.rmtree(tmp_path / "masters")
+    shutil.rmtree(tmp_path / "local")
+    d = load_config(cfg, read_audio=False)
+    assert d.unread_globs == ["library.glob[0]: pattern 'masters/ivr/*.wav' matches no file",
+                              "providers.prod.glob[0]: pattern 'local/*.wav' matches no file"]
+    assert sorted(d.instances["prod"].assets) == ["prod.test-beep", "prod.welcome"]
+    assert "matches no file" in error(cfg)
