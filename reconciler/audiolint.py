@@ -7,10 +7,15 @@ clipped run off full scale — so for a rendition the master is checked too
 for broken audio (empty, truncated, clipped): a clipped master stays
 distorted whatever the recipe does to it.
 
-`reconciler lint` checks every asset. `validate`, `plan` and `apply` check
-the assets that opted in (an `audio` recipe, a `lint` table on the asset, or
-a top-level `[lint]` table), refuse on error-level findings as on a config
-error, and show warnings; a config with none of these plans as it always did.
+`reconciler lint` checks every asset. `validate`, `plan` and `apply` refuse
+broken audio on every asset with a local file (the error-level rules at their
+defaults: empty, truncated, clipped, below the minimum sample rate), because a
+clipped prompt must not reach a caller whether or not a recipe is declared.
+The assets that opted in (an `audio` recipe, a `lint` table on the asset or
+its instance, or a top-level `[lint]` table) get their own rules, warnings
+included; the others show no warnings, so a config without any of these
+plans as it always did unless its audio is broken. Measurements are cached by
+sha256 under `.reconciler/cache/`, so a no-op plan measures nothing again.
 """
 
 from __future__ import annotations
@@ -84,12 +89,13 @@ def lint_asset(asset: DesiredAsset, rules: Any, store: MeasurementStore) -> list
 def lint_desired(desired: Desired, *, targets: Sequence[str] = (), everything: bool = True) -> LintResult:
     """Findings for the declared assets. `everything`: every asset with a local
     file, with the default rules where none are declared (`reconciler lint`);
-    otherwise only the assets that opted in (`validate`, `plan`, `apply`)."""
+    otherwise (`validate`, `plan`, `apply`) the opted-in assets with their
+    rules, and every other asset for its error-level findings only (broken
+    audio at the default rules)."""
     result = LintResult()
     assets = [
         a for a in sorted(desired.all_assets(), key=lambda a: a.address)
         if a.file is not None and is_content_hash(a.sha256) and matches_target(a.address, targets)
-        and (everything or a.lint is not None)
     ]
     if not assets:
         return result
@@ -99,7 +105,11 @@ def lint_desired(desired: Desired, *, targets: Sequence[str] = (), everything: b
     store = MeasurementStore.at(cache_root(base))
     for asset in assets:
         result.files[asset.address] = _label(asset, base)
-        result.findings += lint_asset(asset, asset.lint if asset.lint is not None else LintRules(), store)
+        found = lint_asset(asset, asset.lint if asset.lint is not None else LintRules(), store)
+        if not everything and asset.lint is None:
+            # not opted in: only what is broken, never a matter of taste
+            found = [f for f in found if f.severity == "error"]
+        result.findings += found
     store.flush()
     return result
 

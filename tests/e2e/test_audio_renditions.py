@@ -302,8 +302,10 @@ def test_no_audio_table_uploads_the_file_as_is_and_writes_no_cache(local):
     assert local.remote.stored() == {"welcome.flac": (local.ws.root / "masters" / "welcome.flac").read_bytes()}
     entry = local.lock()["pbx.welcome"]
     assert "recipe" not in entry and "rendition" not in entry
-    # no rendition cache (`.reconciler/` itself may hold the digest cache of every plan)
-    assert not (local.ws.root / ".reconciler" / "cache").exists()
+    # no rendition rendered: the cache holds at most the measurement index (the
+    # broken-audio check of every plan), and `.reconciler/` the digest cache
+    cache = local.ws.root / ".reconciler" / "cache"
+    assert not cache.exists() or [p.name for p in cache.rglob("*") if p.is_file()] == ["index.json"]
     code, out, _ = local.cli("plan", "--format", "json")
     assert all(k not in out for k in ('"master"', '"recipe"', '"audio"'))
 
@@ -395,19 +397,39 @@ def test_lint_target_limits_the_assets_measured(local):
     doc = json.loads(out)
     assert code == 0 and doc["summary"] == {"assets": 1, "error": 0, "warn": doc["summary"]["warn"]}
     assert all(f["address"] == "pbx.welcome" for f in doc["findings"])
-    # without an audio recipe or a [lint] table, plan does not lint: today's behaviour
+    # plan refuses the clipped one (broken audio, recipe or not); targeted away, it plans
     code, out, err = local.cli("plan")
+    assert code == 1 and "pbx.bad" in err, out + err
+    code, out, err = local.cli("plan", "--target", "pbx.welcome")
     assert code == 0, out + err
 
 
 def test_an_instance_lint_table_opts_its_assets_in(local):
-    local.master(master(amp=1.6, clip=True))
+    local.master(master(amp=0.005))  # very quiet: a matter of taste (a warning), not broken
     local.write(instance_audio=None)
     code, out, err = local.cli("validate")
-    assert code == 0, out + err  # not opted in: validate checks what it always did
-    local.write(instance_audio="lint = { clipping = { max_runs = 0 } }")
+    assert code == 0 and "lint:" not in out, out + err  # not opted in: no warnings
+    local.write(instance_audio="lint = { loudness = { tolerance = 2.0 } }")
     code, out, err = local.cli("validate")
-    assert code == 1 and "clipping" in err and "pbx.welcome (masters/welcome.flac)" in err
+    assert code == 0 and "loudness" in out and "pbx.welcome (masters/welcome.flac)" in out
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "apply"])
+def test_broken_audio_is_refused_without_any_audio_or_lint_table(local, command):
+    """A clipped prompt never reaches a caller: the error-level rules (broken
+    audio) apply to every asset, recipe or not; warnings stay opt-in."""
+    local.master(master(amp=1.6, clip=True))
+    local.write(instance_audio=None)
+    args = ["--auto-approve"] if command == "apply" else []
+    code, out, err = local.cli(command, *args)
+    assert code == 1, out + err
+    assert err.startswith("Error: ") and "Traceback" not in err
+    assert "pbx.welcome (masters/welcome.flac): clipping" in err and "limit 0 runs" in err
+    assert not local.ws.lock.exists() and local.remote.stored() == {}
+    # the way out named in the error works: relax the rule for that asset
+    local.write(instance_audio=None, asset_lines=['lint = { clipping = "warn" }'])
+    code, out, err = local.cli("validate")
+    assert code == 0 and "clipping" in out, out + err
 
 
 def test_import_records_the_rendition_and_the_next_plan_is_empty(local):
