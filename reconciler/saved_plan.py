@@ -113,7 +113,7 @@ def read_saved_plan(path: Path) -> Plan:
         )
     if data["checksum"] != checksum(data):
         raise UnsafePlanError(
-            f"plan file {path} was modified after it was written (checksum mismatch); refusing to apply it",
+            f"plan file {path} was modified after it was written (checksum mismatch): it is not the plan that was reviewed",
             hint="Plans are applied exactly as reviewed. Make a new plan with `reconciler plan --out FILE`.",
         )
     try:

@@ -59,6 +59,7 @@ def test_show_refuses_an_edited_plan(saved, run_cli):
     code, out, err = run_cli("show", str(p.plan_file))
     assert code == 1 and out == ""
     assert err.startswith("Error: ") and "was modified after it was written (checksum mismatch)" in err
+    assert "apply" not in err.split("\n")[0]  # `show` applies nothing: the message says what is wrong, not a verb
 
 
 @pytest.mark.parametrize(("body", "message"), [
