@@ -8,9 +8,9 @@ for broken audio (empty, truncated, clipped): a clipped master stays
 distorted whatever the recipe does to it.
 
 `reconciler lint` checks every asset. `validate`, `plan` and `apply` refuse
-broken audio on every asset with a local file (the error-level rules at their
-defaults: empty, truncated, clipped, below the minimum sample rate), because a
-clipped prompt must not reach a caller whether or not a recipe is declared.
+broken audio on every asset with a local file (the error-level rules empty,
+truncated and clipping at their defaults), because a clipped prompt must not
+reach a caller whether or not a recipe is declared.
 The assets that opted in (an `audio` recipe, a `lint` table on the asset or
 its instance, or a top-level `[lint]` table) get their own rules, warnings
 included; the others show no warnings, so a config without any of these
@@ -90,8 +90,8 @@ def lint_desired(desired: Desired, *, targets: Sequence[str] = (), everything: b
     """Findings for the declared assets. `everything`: every asset with a local
     file, with the default rules where none are declared (`reconciler lint`);
     otherwise (`validate`, `plan`, `apply`) the opted-in assets with their
-    rules, and every other asset for its error-level findings only (broken
-    audio at the default rules)."""
+    rules, and every other asset for broken audio only (error-level empty,
+    truncated, clipping at the default rules)."""
     result = LintResult()
     assets = [
         a for a in sorted(desired.all_assets(), key=lambda a: a.address)
@@ -107,8 +107,9 @@ def lint_desired(desired: Desired, *, targets: Sequence[str] = (), everything: b
         result.files[asset.address] = _label(asset, base)
         found = lint_asset(asset, asset.lint if asset.lint is not None else LintRules(), store)
         if not everything and asset.lint is None:
-            # not opted in: only what is broken, never a matter of taste
-            found = [f for f in found if f.severity == "error"]
+            # not opted in: only a damaged file (empty, truncated, clipped), never a
+            # matter of taste or of fit (a provider's own checks judge the rate)
+            found = [f for f in found if f.severity == "error" and f.rule in MASTER_RULES]
         result.findings += found
     store.flush()
     return result
