@@ -26,7 +26,6 @@ from reconciler.errors import ConfigError
 from reconciler.inputs import (
     MAX_CONFIG_BYTES,
     InputError,
-    glob_paths,
     parse_toml,
     read_file,
     real_path,
@@ -198,27 +197,8 @@ def _expand_assets(
     spec_model = asset_model(settings)
     for i, g in enumerate(settings.glob):
         where = f"providers.{instance}.glob[{i}]"
-        try:
-            matches = glob_paths(str(base / g.pattern))
-        except InputError as exc:
-            raise ConfigError(f"{where}: pattern '{g.pattern}' {exc.reason}", file=file) from None
-        if not matches:
-            if unread is not None:  # a check that reads no audio: it may not be checked out
-                unread.append(f"{where}: pattern '{g.pattern}' matches no file")
-                continue
-            raise ConfigError(f"{where}: pattern '{g.pattern}' matches no file", file=file)
-        for match in matches:
-            path = Path(match)
-            if os.path.isdir(path):
-                continue  # `**` and `*` match folders too; anything else must be audio (read below)
-            key = path.stem
-            if not ASSET_KEY.match(key):
-                raise ConfigError(
-                    f"{where}: file {path.name} gives the key '{key}', which may only use "
-                    "letters, digits, '_', '-' and '.'",
-                    file=file,
-                    hint="Rename the file, or declare it under [providers.*.assets] with its own key.",
-                )
+        declare = "under [providers.*.assets]"
+        for key, path in library_mod.glob_files(where, g.pattern, base, file, unread, declare=declare):
             if key in out:
                 raise ConfigError(
                     f"{where}: two files give the key '{key}' ({out[key][1].file} and "

@@ -90,6 +90,35 @@ class Resolved:
     warnings: list[str] = field(default_factory=list)
 
 
+def glob_files(
+    where: str, pattern: str, base: Path, file: str, unread: list[str] | None, *, declare: str
+) -> list[tuple[str, Path]]:
+    """(key = file stem, path) of each file a glob entry matches — one rule for
+    library and instance globs. Folders are skipped (`**` matches them); anything
+    else must be audio and is refused when read. A pattern matching no file is an
+    error, or a note in `unread` for a check that reads no audio (it may not be
+    checked out)."""
+    try:
+        matches = [Path(m) for m in glob_paths(str(base / pattern))]
+    except InputError as exc:
+        raise ConfigError(f"{where}: pattern '{pattern}' {exc.reason}", file=file) from None
+    files = [m for m in matches if not os.path.isdir(m)]
+    if not files:
+        if unread is not None:
+            unread.append(f"{where}: pattern '{pattern}' matches no file")
+            return []
+        raise ConfigError(f"{where}: pattern '{pattern}' matches no file", file=file)
+    for path in files:
+        if not ASSET_KEY.match(path.stem):
+            raise ConfigError(
+                f"{where}: file {path.name} gives the key '{path.stem}', which may only use "
+                "letters, digits, '_', '-' and '.'",
+                file=file,
+                hint=f"Rename the file, or declare it {declare} with its own key.",
+            )
+    return [(path.stem, path) for path in files]
+
+
 def parse_library(
     raw: Any, base: Path, file: str, describe: Describe, unread: list[str] | None = None
 ) -> dict[str, LibraryEntry]:
@@ -114,26 +143,7 @@ def parse_library(
     entries: dict[str, LibraryEntry] = {}
     for i, g in enumerate(lib.glob):
         where = f"library.glob[{i}]"
-        try:
-            matches = [Path(m) for m in glob_paths(str(base / g.pattern))]
-        except InputError as exc:
-            raise ConfigError(f"{where}: pattern '{g.pattern}' {exc.reason}", file=file) from None
-        # folders are skipped; anything else must be audio (a FIFO or a loop is refused when read)
-        files = [m for m in matches if not os.path.isdir(m)]
-        if not files:
-            if unread is not None:
-                unread.append(f"{where}: pattern '{g.pattern}' matches no file")
-                continue
-            raise ConfigError(f"{where}: pattern '{g.pattern}' matches no file", file=file)
-        for path in files:
-            key = path.stem
-            if not ASSET_KEY.match(key):
-                raise ConfigError(
-                    f"{where}: file {path.name} gives the key '{key}', which may only use "
-                    "letters, digits, '_', '-' and '.'",
-                    file=file,
-                    hint="Rename the file, or declare it as [library.<key>] with its own key.",
-                )
+        for key, path in glob_files(where, g.pattern, base, file, unread, declare="as [library.<key>]"):
             rel = os.path.relpath(path, base)
             if key in entries:
                 raise ConfigError(

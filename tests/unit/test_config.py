@@ -115,6 +115,14 @@ def test_glob_matching_nothing_is_an_error(ws):
     assert "providers.sounds.glob[0]" in err.message and "matches no file" in err.message
 
 
+def test_glob_matching_only_folders_matches_no_file(ws, tmp_path):
+    # `**` matches folders too: a pattern that finds folders and no file declares nothing,
+    # which is the same mistake as matching nothing (library globs say so as well)
+    (tmp_path / "prompts" / "ivr").mkdir(parents=True)
+    err = config_error(ws(HEAD + '[[providers.sounds.glob]]\npattern = "prompts/**"\n'))
+    assert "providers.sounds.glob[0]" in err.message and "matches no file" in err.message
+
+
 def test_glob_file_stem_must_be_a_valid_key(ws):
     cfg = ws(HEAD + '[[providers.sounds.glob]]\npattern = "p/*.wav"\n', {"p/bad name.wav": make_wav()})
     err = config_error(cfg)
