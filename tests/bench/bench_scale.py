@@ -128,8 +128,10 @@ def tiny_wav(i: int) -> bytes:
         w.setnchannels(1)
         w.setsampwidth(1)
         w.setframerate(rate)
-        w.writeframes(bytes(int(128 + 60 * math.sin(2 * math.pi * 440 * k / rate)) for k in range(n))
-                      + i.to_bytes(4, "big"))
+        # the index as 5 base-16 digits in quiet samples (128 + digit): distinct, never full scale,
+        # so the broken-audio gate (clipping) passes every file
+        tag = bytes(128 + (i >> (4 * d) & 15) for d in range(5))
+        w.writeframes(bytes(int(128 + 60 * math.sin(2 * math.pi * 440 * k / rate)) for k in range(n)) + tag)
     return buf.getvalue()
 
 
