@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from reconciler.audio import sha256_bytes
 from reconciler.errors import NotFoundError, PlanError, ProviderError, ReconcilerError
 from reconciler.inputs import MAX_AUDIO_BYTES, InputError, read_file
-from reconciler.lockfile import LockEntry, LockfileStore, RecipeRecord, RenditionRecord, utc_now
+from reconciler.lockfile import LockEntry, RecipeRecord, RenditionRecord, utc_now
+from reconciler.lockstore import LockfileStore
 from reconciler.model import Desired, DesiredAsset, RemoteAsset, is_content_hash
 from reconciler.plan import Action, Change, Plan, ReplaceStrategy
 from reconciler.planner import temporary_name

@@ -325,7 +325,7 @@ def apply(config_path: Path, targets: tuple[str, ...], verify_content: bool, aut
                            lock_timeout=lock_timeout,
                            refused=[o for o, on in (("--target", targets), ("--verify-content", verify_content), ("--force", force)) if on])
     from reconciler import engine
-    from reconciler.lockfile import LockfileStore
+    from reconciler.lockstore import LockfileStore
     from reconciler.render.text import render_text
 
     desired = load_checked(config_path, targets)
@@ -369,7 +369,7 @@ def apply_saved(plan_file: Path, config_path: Path, *, parallelism: int | None, 
         )
     from reconciler import engine
     from reconciler.config import load_config
-    from reconciler.lockfile import LockfileStore
+    from reconciler.lockstore import LockfileStore
     from reconciler.render.text import render_text
     from reconciler.saved_plan import apply_saved_plan, read_saved_plan
 

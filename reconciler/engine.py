@@ -18,7 +18,8 @@ from reconciler.audio import NotAudioError, inspect_bytes, sha256_bytes
 from reconciler.errors import ConfigError, ProviderError
 from reconciler.fingerprint import fingerprint
 from reconciler.inputs import real_path
-from reconciler.lockfile import LockEntry, Lockfile, LockfileStore
+from reconciler.lockfile import LockEntry, Lockfile
+from reconciler.lockstore import LockfileStore
 from reconciler.model import Desired, DesiredAsset, ObservedInstance, RemoteAsset, is_content_hash
 from reconciler.plan import Plan
 from reconciler.planner import temporary_name

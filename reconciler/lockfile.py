@@ -1,56 +1,30 @@
-"""Recorded state: reconciler.lock — read, written atomically, locked.
+"""Recorded state: reconciler.lock — its records and how it is read.
 
 TOML, deterministic (sorted keys, stable formatting) so its diff reviews well
-in a pull request. Written with tomli-w (the standard library reads TOML but
-cannot write it; tomlkit's comment preservation buys nothing for a generated
-file). Locked with filelock, an advisory OS lock that dies with the process,
-so a killed apply never leaves a stale lock behind.
+in a pull request. Read here, with the journal of an interrupted apply
+replayed in memory; written, locked and checkpointed by `reconciler.lockstore`.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import tempfile
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from reconciler.atomic import TEMP_MARK, atomic_write, remove_stale_temps
-from reconciler.durations import format_duration
 from reconciler.errors import LockfileError, PlanError
 from reconciler.inputs import (
     MAX_LOCKFILE_BYTES,
     InputError,
-    kind_of,
     parse_toml,
     read_file,
-    write_failure,
 )
-from reconciler.journal import JournalWriter, read_journal, remove_journal
+from reconciler.journal import read_journal
 
 LOCKFILE_VERSION = 1
-
-# Test hook, used only by tests/e2e/test_crash.py: RECONCILER_TEST_KILL_AT set to
-# "before:N" or "after:N" makes the process SIGKILL itself just before or just
-# after writing the Nth checkpoint of an apply, i.e. between a remote action and
-# its record, or between two actions; "torn:N" half-way through the Nth journal
-# line; "fold:0" / "folded:0" just before the journal is folded into the
-# lockfile, or after the lockfile was replaced but before the journal is
-# removed. Unset, as always outside those tests, it does nothing.
-TEST_KILL_ENV = "RECONCILER_TEST_KILL_AT"
-
-
-def _test_kill_hook(stage: str, checkpoint: int) -> None:
-    if os.environ.get(TEST_KILL_ENV) == f"{stage}:{checkpoint}":
-        os.kill(os.getpid(), signal.SIGKILL)
-
 
 def utc_now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -150,41 +124,6 @@ class Lockfile(BaseModel):
 
     def for_instance(self, instance: str) -> dict[str, LockEntry]:
         return {a: e for a, e in self.assets.items() if e.instance == instance}
-
-
-HEADER = (
-    "# reconciler lockfile: which local content sits under which remote id.\n"
-    "# Generated; commit it, do not edit it by hand.\n"
-)
-
-# address -> (entry, its TOML table): what one lockfile write formatted
-ChunkCache = dict[str, tuple["LockEntry", str]]
-
-
-def _entry_chunk(address: str, entry: LockEntry) -> str:
-    fields = {k: v for k, v in sorted(entry.model_dump(exclude_none=True).items()) if v != [] and v != {}}
-    return tomli_w.dumps({"assets": {address: fields}})
-
-
-def _dump(lock: Lockfile, cache: ChunkCache | None = None) -> bytes:
-    """The file's bytes: exactly tomli_w's rendering of the whole document,
-    built table by table so that an apply, which rewrites the lockfile after
-    every action, formats only the entries that changed (`cache`, keyed by
-    address and checked by identity: entries are replaced, never mutated)."""
-    head = tomli_w.dumps({"version": lock.version, "lineage": lock.lineage, "serial": lock.serial})
-    chunks: list[str] = []
-    for address, entry in sorted(lock.assets.items()):
-        hit = cache.get(address) if cache is not None else None
-        if hit is None or hit[0] is not entry:
-            hit = (entry, _entry_chunk(address, entry))
-            if cache is not None:
-                cache[address] = hit
-        chunks.append(hit[1])
-    if cache is not None:
-        for gone in cache.keys() - lock.assets.keys():
-            del cache[gone]
-    body = "\n".join(chunks) if chunks else "[assets]\n"
-    return (HEADER + head + "\n" + body).encode()
 
 
 def read_lockfile(path: Path) -> Lockfile:
@@ -330,180 +269,3 @@ def _replay(path: Path, lock: Lockfile) -> Lockfile | None:
             hint="Move it aside, then run `reconciler plan`.",
         ) from None
     return lock.model_copy(update={"assets": assets, "serial": found.base_serial + len(found.records)})
-
-
-def write_lockfile(path: Path, lock: Lockfile, *, cache: ChunkCache | None = None) -> None:
-    """Atomic: temp file in the same folder, fsync, rename, fsync the folder."""
-    body = _dump(lock, cache)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, body, fsync_dir=True)
-    except OSError as exc:
-        raise LockfileError(
-            f"cannot write the lockfile {path}: {write_failure(exc, path)}",
-            hint="Make its folder writable (or point `lockfile` under [settings] elsewhere) and run again.",
-        ) from None
-
-
-class LockfileStore:
-    """The lockfile during an apply or a state command: hold the lock, record
-    every action in the journal at once, fold the journal into the lockfile on
-    exit (and a journal a crash left behind, on entry)."""
-
-    def __init__(
-        self, path: Path, *, timeout: float = 0.0, on_wait: Callable[[Path, float], None] | None = None
-    ) -> None:
-        # --lock-timeout: how long to wait for another process's lock (0: fail at once);
-        # `on_wait(path, timeout)` is called once, when the lock is found held
-        self.timeout = timeout
-        self.on_wait = on_wait
-        self.path = path
-        self.lock_path = path.with_name(path.name + ".lck")
-        self.journal_path = journal_path(path)
-        self._flock = FileLock(str(self.lock_path), timeout=0)
-        self.state: Lockfile | None = None
-        self._checkpoints = 0
-        self._journal: JournalWriter | None = None
-
-    def _acquire(self) -> None:
-        try:
-            self._flock.acquire(timeout=0)
-            return
-        except Timeout:
-            if self.timeout <= 0:
-                raise LockfileError(
-                    f"lockfile {self.path} is held by another reconciler process (an apply or a "
-                    "state command)",
-                    hint="Wait for it to finish, or wait for it with --lock-timeout (e.g. 5m). The OS "
-                    f"lock dies with its process, so nothing needs removing; {self.lock_path} is "
-                    "only the lock's anchor.",
-                ) from None
-        if self.on_wait is not None:
-            self.on_wait(self.path, self.timeout)
-        try:
-            self._flock.acquire(timeout=self.timeout, poll_interval=0.1)
-        except Timeout:
-            raise LockfileError(
-                f"lockfile {self.path} is still held by another reconciler process after waiting "
-                f"{format_duration(self.timeout)} (--lock-timeout)",
-                hint="Let it finish, or wait longer with a larger --lock-timeout. The OS lock dies with "
-                f"its process, so nothing needs removing; {self.lock_path} is only the lock's anchor.",
-            ) from None
-
-    def __enter__(self) -> LockfileStore:
-        try:
-            self._acquire()
-        except OSError as exc:  # the lock's anchor cannot be created or opened
-            raise LockfileError(
-                f"cannot lock the lockfile {self.path}: {write_failure(exc, self.lock_path)}",
-                hint=f"Make {self.lock_path.parent} writable and {self.lock_path} a regular file "
-                "(or point `lockfile` under [settings] elsewhere), and run again.",
-            ) from None
-        try:
-            self._check_writable()
-            remove_stale_temps(self.path.parent)  # a write killed before its rename
-            lock = _read_toml_lockfile(self.path)
-            replayed = _replay(self.path, lock)
-            if replayed is not None:  # an interrupted apply's records: into the lockfile first
-                self.state = replayed
-                self._fold()
-            else:
-                remove_journal(self.journal_path)  # none, empty, or already folded
-                self.state = lock
-        except BaseException:
-            self._flock.release()  # __exit__ does not run when __enter__ raises
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if self._journal is not None and self._journal.written:
-                self.fold()
-        finally:
-            if self._journal is not None:
-                self._journal.close()
-            self._flock.release()
-
-    def _unwritable(self, what: Path, exc: OSError) -> LockfileError:
-        return LockfileError(
-            f"cannot write {what} ({exc.strerror or exc}): an apply records every remote action in "
-            f"the lockfile {self.path} as it goes, so nothing was done",
-            hint=f"Make {self.path.parent} and the files {self.path.name}, {self.lock_path.name} and "
-            f"{self.journal_path.name} in it writable (or point `lockfile` under [settings] somewhere "
-            "writable), then run again.",
-        )
-
-    def _check_writable(self) -> None:
-        """Before any remote call: the lockfile can be checkpointed (a temp file
-        made in its folder and renamed over it) and the lock's anchor written. An
-        action that landed remotely and could not be recorded would be lost."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}{TEMP_MARK}", suffix=".tmp", dir=self.path.parent)
-        except OSError as exc:
-            raise self._unwritable(self.path.parent, exc) from None
-        os.close(fd)
-        os.unlink(tmp)
-        for path in (self.path, self.lock_path, self.journal_path):
-            try:
-                kind = kind_of(os.stat(path).st_mode)
-                if kind is not None:  # a FIFO would block the open below forever
-                    raise LockfileError(
-                        f"{path} is {kind}, not a regular file; it is part of the lockfile {self.path}",
-                        hint=f"Move {path} aside (or point `lockfile` under [settings] elsewhere), then run again.",
-                    )
-                # open for writing, change nothing: the permission check alone
-                os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK))
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise self._unwritable(path, exc) from None
-
-    def fold(self) -> None:
-        """Write everything recorded into the lockfile and drop the journal."""
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
-        self._fold()
-
-    def _fold(self) -> None:
-        assert self.state is not None
-        _test_kill_hook("fold", 0)
-        write_lockfile(self.path, self.state)
-        _test_kill_hook("folded", 0)  # the lockfile is whole and new; the journal not yet removed
-        remove_journal(self.journal_path)
-
-    def _checkpoint(self, record: dict) -> None:
-        assert self.state is not None
-        if self._journal is None:
-            self._journal = JournalWriter(self.journal_path, lineage=self.state.lineage, base_serial=self.state.serial)
-        self.state.serial += 1
-        self._checkpoints += 1
-        _test_kill_hook("before", self._checkpoints)
-        torn = os.environ.get(TEST_KILL_ENV) == f"torn:{self._checkpoints}"
-        try:
-            self._journal.append({"serial": self.state.serial, **record}, torn_kill=torn)
-        except OSError as exc:
-            raise LockfileError(
-                f"cannot record in the lockfile journal {self.journal_path}: "
-                f"{write_failure(exc, self.journal_path)}",
-                hint="Make the lockfile's folder writable and run again; the next plan shows what "
-                "this apply did remotely and did not record (adoptable or unmanaged assets).",
-            ) from None
-        _test_kill_hook("after", self._checkpoints)
-
-    def record(self, address: str, entry: LockEntry) -> None:
-        self.record_many({address: entry})
-
-    def record_many(self, entries: dict[str, LockEntry]) -> None:
-        """Record the results of one remote action that made several assets (a
-        batch upload) in one checkpoint: a crash still loses at most that action."""
-        assert self.state is not None
-        if entries:
-            self.state.assets.update(entries)
-            self._checkpoint({"set": {a: e.model_dump(mode="json") for a, e in entries.items()}})
-
-    def forget(self, address: str) -> None:
-        assert self.state is not None
-        if self.state.assets.pop(address, None) is not None:
-            self._checkpoint({"forget": [address]})

@@ -39,7 +39,7 @@ from reconciler.inputs import (
     read_file,
     write_failure,
 )
-from reconciler.lockfile import LockfileStore
+from reconciler.lockstore import LockfileStore
 from reconciler.model import Desired
 from reconciler.plan import PLAN_FORMAT_VERSION, Fingerprints, Plan
 from reconciler.render.json import dumps, plan_document

@@ -27,11 +27,11 @@ from reconciler.inputs import real_path
 from reconciler.lockfile import (
     LockEntry,
     Lockfile,
-    LockfileStore,
     check_entry_types,
     read_lockfile,
     utc_now,
 )
+from reconciler.lockstore import LockfileStore
 from reconciler.model import Desired, DesiredAsset, RemoteAsset, is_content_hash
 from reconciler.providers.base import ASSET_KEY, INSTANCE_NAME
 

@@ -257,7 +257,8 @@ def scale_rows(n: int, growth: list[int], bare: float) -> None:
 
 def checkpoint_rows(sizes: list[int]) -> None:
     """The lockfile's cost per recorded action, in process, with `size` entries already recorded."""
-    from reconciler.lockfile import LockEntry, LockfileStore, utc_now
+    from reconciler.lockfile import LockEntry, utc_now
+    from reconciler.lockstore import LockfileStore
 
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:

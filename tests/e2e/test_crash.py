@@ -1,6 +1,6 @@
 """Crash safety with a real process: `python -m reconciler apply` is SIGKILLed
 between two actions, or between a remote action and its lockfile record (the
-RECONCILER_TEST_KILL_AT hook in reconciler/lockfile.py), and the next apply
+RECONCILER_TEST_KILL_AT hook in reconciler/lockstore.py), and the next apply
 must finish the job: no duplicate, no lost record, then "No changes".
 """
 
@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.lockfile import TEST_KILL_ENV, read_lockfile
+from reconciler.lockfile import read_lockfile
+from reconciler.lockstore import TEST_KILL_ENV
 from tests.conftest import make_wav
 
 AUDIO = {name: make_wav(0.1, seed=i) for i, name in enumerate(

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from reconciler.lockfile import TEST_KILL_ENV, Lockfile
+from reconciler.lockfile import Lockfile
+from reconciler.lockstore import TEST_KILL_ENV
 from tests.e2e.crash_env import INSTANCE, KINDS, Env, audio
 
 A, B, A2 = audio(1), audio(2), audio(3)

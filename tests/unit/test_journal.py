@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from reconciler.errors import LockfileError
-from reconciler.lockfile import LockfileStore, journal_path, read_lockfile, write_lockfile
+from reconciler.lockfile import journal_path, read_lockfile
+from reconciler.lockstore import LockfileStore, write_lockfile
 from tests.unit.test_lockfile import entry, sample
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import LockfileError
-from reconciler.lockfile import LockEntry, Lockfile, LockfileStore, read_lockfile, write_lockfile
+from reconciler.lockfile import LockEntry, Lockfile, read_lockfile
+from reconciler.lockstore import LockfileStore, write_lockfile
 
 
 def entry(name: str, **kw) -> LockEntry:
@@ -169,7 +170,7 @@ def reference_dump(lock: Lockfile) -> bytes:
     """The whole document through tomli_w at once: what `_dump` must equal."""
     import tomli_w
 
-    from reconciler.lockfile import HEADER
+    from reconciler.lockstore import HEADER
 
     data = {
         "version": lock.version, "lineage": lock.lineage, "serial": lock.serial,

@@ -16,9 +16,9 @@ from reconciler.lockfile import (
     Lockfile,
     RecipeRecord,
     RenditionRecord,
-    _dump,
     read_lockfile,
 )
+from reconciler.lockstore import _dump
 from reconciler.model import (
     Desired,
     DesiredAsset,
