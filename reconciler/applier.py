@@ -22,7 +22,7 @@ from reconciler.lockfile import LockEntry, RecipeRecord, RenditionRecord, utc_no
 from reconciler.lockstore import LockfileStore
 from reconciler.model import Desired, DesiredAsset, RemoteAsset, is_content_hash
 from reconciler.plan import Action, Change, Plan, ReplaceStrategy
-from reconciler.planner import temporary_name
+from reconciler.planning.landed import temporary_name
 from reconciler.providers.base import Provider
 
 Listener = Callable[[str, Change, str], None]  # (event, change, detail); event: start | done | error

@@ -25,7 +25,9 @@ from reconciler.inputs import MAX_AUDIO_BYTES, InputError, read_file, real_path
 from reconciler.lockfile import Lockfile, check_entry_types, read_lockfile
 from reconciler.model import Desired, ObservedInstance
 from reconciler.plan import DriftItem
-from reconciler.planner import IGNORED_BY, is_ignored, matches_target
+from reconciler.planner import matches_target
+from reconciler.planning.orphans import is_ignored
+from reconciler.planning.recorded import IGNORED_BY
 from reconciler.providers import PROVIDERS
 
 DRIFT_FORMAT_VERSION = 1

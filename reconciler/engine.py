@@ -22,7 +22,7 @@ from reconciler.lockfile import LockEntry, Lockfile
 from reconciler.lockstore import LockfileStore
 from reconciler.model import Desired, DesiredAsset, ObservedInstance, RemoteAsset, is_content_hash
 from reconciler.plan import Plan
-from reconciler.planner import temporary_name
+from reconciler.planning.landed import temporary_name
 from reconciler.providers import PROVIDERS, Provider
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ from reconciler.compare import durations_match
 from reconciler.errors import ConflictError
 from reconciler.model import OwnerMarker, RemoteAsset
 from reconciler.plan import Action, ReplaceStrategy
-from reconciler.planner import temporary_name
+from reconciler.planning.landed import temporary_name
 from reconciler.providers.base import Capabilities
 from reconciler.providers.wolkvox import duration_precision, parse_duration
 from tests.unit.test_planner import INST, SHA_A, SHA_B, asset, desired, entry, lock, observed, run
