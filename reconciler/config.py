@@ -22,14 +22,9 @@ from reconciler.audio.recipe import AudioSettings
 from reconciler.config_keys import keys_at, unknown_key
 from reconciler.defaults import DEFAULT_CONFIG, DEFAULT_LOCKFILE  # noqa: E402, F401 (re-exported)
 from reconciler.digests import DigestCache, Facts, read_facts, read_many
+from reconciler.documents import parse_toml
 from reconciler.errors import ConfigError
-from reconciler.inputs import (
-    MAX_CONFIG_BYTES,
-    InputError,
-    parse_toml,
-    read_file,
-    real_path,
-)
+from reconciler.inputs import MAX_CONFIG_BYTES, InputError, read_file, real_path
 from reconciler.model import Desired, DesiredAsset, DesiredInstance, is_content_hash
 from reconciler.overlap import check_overlaps
 from reconciler.providers import PROVIDERS, Provider

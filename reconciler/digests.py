@@ -35,12 +35,12 @@ from pathlib import Path
 
 from reconciler.atomic import atomic_write
 from reconciler.audio.inspect import AudioInfo, NotAudioError, inspect_file
+from reconciler.documents import parse_json
 from reconciler.inputs import (
     MAX_AUDIO_BYTES,
     InputError,
     open_regular,
     os_reason,
-    parse_json,
     read_file,
     stat_regular,
 )

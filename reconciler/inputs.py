@@ -14,24 +14,17 @@ in a traceback or a hang.
   forever, /dev/zero never ends), then `open` with O_NONBLOCK and `fstat`
   again, so a file swapped for a FIFO in between cannot hang us either.
 - Sizes are capped before reading (`MAX_*_BYTES`), far above any real file.
-- TOML is pre-scanned before `tomllib` sees it (`toml_prescan`): nesting
-  depth, parts of one dotted key and the length of a number are bounded,
-  because tomllib recurses per nesting level (RecursionError), grows
-  quadratically with the parts of a dotted key, and calls `int()` on numbers
-  of any length (ValueError past 4,300 digits).
+- Documents are parsed in `reconciler.documents` (TOML pre-scan, JSON
+  guards), glob patterns expanded in `reconciler.globbing`, both raising
+  `InputError` too.
 """
 
 from __future__ import annotations
 
 import errno
-import fnmatch
-import json
 import os
-import re
 import stat
-import tomllib
 from pathlib import Path
-from typing import Any
 
 MiB = 1024 * 1024
 
@@ -40,9 +33,6 @@ MAX_CONFIG_BYTES = 8 * MiB  # a 10,000-asset config is about 1.5 MB
 MAX_LOCKFILE_BYTES = 256 * MiB  # about 700,000 recorded assets
 MAX_PLAN_BYTES = 256 * MiB  # a saved plan of about 200,000 changes
 MAX_AUDIO_BYTES = 4 * 1024 * MiB  # WAV's own limit (32-bit RIFF sizes); telephony prompts are KBs
-MAX_NESTING = 64  # arrays/inline tables inside each other; a config uses 2
-MAX_KEY_PARTS = 64  # parts of one dotted key or table header; a config uses 4
-MAX_NUMBER_CHARS = 100  # one number (or digit-led bare key); a date-time is 35
 
 READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
 
@@ -249,200 +239,3 @@ def _check_regular(info: os.stat_result, limit: int) -> None:
         raise InputError(f"is {kind}, not a regular file", special=True)
     if info.st_size > limit:
         raise InputError(f"is {info.st_size:,} bytes, over the limit of {limit:,} bytes", special=True)
-
-
-def decode_utf8(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} at line {line})") from None
-
-
-# Tokens that matter to the pre-scan; everything else (letters, spaces) is skipped.
-# Strings and comments are consumed whole so their content counts for nothing.
-_TOML_TOKEN = re.compile(
-    r'"""(?:[^\\]|\\.)*?"""'  # multi-line basic string
-    r"|'''.*?'''"  # multi-line literal string
-    r'|"(?:[^"\\\n]|\\.)*"'  # basic string
-    r"|'[^'\n]*'"  # literal string
-    r"|#[^\n]*"  # comment
-    r"|(?<![A-Za-z0-9_+\-:.])[0-9+\-][A-Za-z0-9_+\-:]*"  # a number, date or digit-led bare key
-    r"|[\[{]|[\]}]|\."  # nesting and dots
-    r"|[,=\n]",  # what ends a dotted key
-    re.S,
-)
-
-
-def toml_prescan(text: str) -> None:
-    """Bound what would make tomllib recurse, grow or raise: nesting depth,
-    parts of one dotted key, length of a number. Linear, before parsing."""
-    depth = 0
-    dots = 0
-    for m in _TOML_TOKEN.finditer(text):
-        tok = m.group()
-        first = tok[0]
-        if first in "[{":
-            depth += 1
-            if depth > MAX_NESTING:
-                raise InputError(_at(text, m.start(), f"nests arrays or tables more than {MAX_NESTING} deep"))
-            dots = 0
-        elif first in "]}":
-            depth = max(0, depth - 1)
-            dots = 0
-        elif first == ".":
-            dots += 1
-            if dots >= MAX_KEY_PARTS:
-                raise InputError(_at(text, m.start(), f"has a dotted key of more than {MAX_KEY_PARTS} parts"))
-        elif first in ",=\n":
-            dots = 0
-        elif first in "0123456789+-" and len(tok) > MAX_NUMBER_CHARS:
-            raise InputError(
-                _at(text, m.start(), f"has a number {len(tok):,} characters long (at most {MAX_NUMBER_CHARS})")
-            )
-
-
-def _at(text: str, pos: int, what: str) -> str:
-    return f"{what} at line {text.count(chr(10), 0, pos) + 1}"
-
-
-def parse_toml(raw: bytes) -> dict[str, Any]:
-    """A TOML document, guarded: InputError for anything tomllib cannot take."""
-    text = decode_utf8(raw)
-    toml_prescan(text)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"is malformed TOML: {exc}") from None
-    except (ValueError, RecursionError, MemoryError) as exc:  # what the pre-scan should have stopped
-        raise InputError(f"cannot be parsed as TOML ({type(exc).__name__}: {str(exc)[:200]})") from None
-    check_strings(data)
-    return data
-
-
-def parse_json(raw: bytes) -> Any:
-    """A JSON document, guarded like `parse_toml`."""
-    text = decode_utf8(raw)
-    try:
-        data = json.loads(text)
-    except RecursionError:
-        raise InputError("is not valid JSON: nested too deeply") from None
-    except ValueError as exc:  # JSONDecodeError, and int() past 4,300 digits
-        raise InputError(f"is not valid JSON: {str(exc)[:200]}") from None
-    except MemoryError:
-        raise InputError("is too large to parse") from None
-    check_strings(data)
-    return data
-
-
-def check_strings(data: Any, where: str = "") -> None:
-    """No NUL byte and no lone surrogate in any key or string: every one may
-    end up in a path, a URL, a header or a file we write, where the OS or a
-    library would refuse it later, far from the line that caused it."""
-    stack: list[tuple[str, Any]] = [(where, data)]
-    while stack:
-        at, value = stack.pop()
-        if isinstance(value, str):
-            problem = _string_problem(value)
-            if problem:
-                raise InputError(f"has {problem} in the value of {at[:200] or 'the document'}")
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                problem = _string_problem(key)
-                if problem:
-                    raise InputError(f"has {problem} in a key{' under ' + at[:200] if at else ''}")
-                stack.append((f"{at}.{key}" if at else key, item))
-        elif isinstance(value, list):
-            stack.extend((f"{at}[{i}]", item) for i, item in enumerate(value))
-
-
-def _string_problem(value: str) -> str | None:
-    if "\x00" in value:
-        return "a NUL byte"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate, from a JSON "\ud800" escape
-        return "an unpaired surrogate (not a Unicode character)"
-    return None
-
-
-MAX_GLOB_SCAN = 200_000  # folder entries one pattern may look at (~3 s); a sounds tree has thousands
-_MAGIC = re.compile(r"[*?[]")
-
-
-def glob_paths(pattern: str, *, limit: int = MAX_GLOB_SCAN) -> list[str]:
-    """The paths matching `pattern`, as `glob.glob(pattern, recursive=True)`
-    finds them (`*`, `?`, `[...]`; `**` for any depth; names starting with '.'
-    only when the pattern's part does), but bounded: `**` never descends into
-    a symlinked folder (two `x -> .` links make the standard glob walk 2^40
-    paths), every folder entry looked at counts against `limit`, and the walk
-    uses its own stack, not recursion. InputError when over `limit`."""
-    absolute = pattern.startswith(os.sep)
-    parts = [p for p in pattern.split(os.sep) if p not in ("", ".")]
-    found: dict[str, None] = {}
-    stack: list[tuple[str, int]] = [(os.sep if absolute else "", 0)]
-    seen: set[tuple[str, int]] = set()
-    budget = limit
-
-    def entries(folder: str) -> list[os.DirEntry[str]]:
-        nonlocal budget
-        try:
-            with os.scandir(folder or ".") as it:
-                listed = list(it)
-        except (OSError, ValueError):
-            return []
-        budget -= len(listed)
-        if budget < 0:
-            raise InputError(f"looks at more than {limit:,} folder entries; make it narrower")
-        return listed
-
-    while stack:
-        folder, i = stack.pop()
-        if (folder, i) in seen:  # several `**` reach one folder by several routes
-            continue
-        seen.add((folder, i))
-        if i == len(parts):
-            if folder:
-                found[folder] = None
-            continue
-        part = parts[i]
-        if part == "**":
-            stack.append((folder, i + 1))  # `**` matching no folder at all
-            last = i == len(parts) - 1
-            for entry in entries(folder):
-                if entry.name.startswith("."):
-                    continue
-                path = os.path.join(folder, entry.name)
-                if last:  # a final `**` matches files too
-                    stack.append((path, i + 1))
-                if _is_real_dir(entry):
-                    stack.append((path, i))
-        elif _MAGIC.search(part):
-            hidden_ok = part.startswith(".")
-            last = i == len(parts) - 1
-            for entry in entries(folder):
-                if (
-                    (hidden_ok or not entry.name.startswith("."))
-                    and fnmatch.fnmatchcase(entry.name, part)
-                    and (last or _is_dir(entry))
-                ):
-                    stack.append((os.path.join(folder, entry.name), i + 1))
-        else:
-            path = os.path.join(folder, part)
-            if os.path.lexists(path) if i == len(parts) - 1 else os.path.isdir(path):
-                stack.append((path, i + 1))
-    return sorted(found)
-
-
-def _is_real_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=False)
-    except OSError:
-        return False
-
-
-def _is_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False

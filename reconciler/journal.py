@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.documents import parse_json
 from reconciler.errors import LockfileError
-from reconciler.inputs import MAX_LOCKFILE_BYTES, InputError, parse_json, read_file
+from reconciler.inputs import MAX_LOCKFILE_BYTES, InputError, read_file
 
 JOURNAL_VERSION = 1
 

@@ -36,7 +36,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler.errors import ConfigError
-from reconciler.inputs import InputError, glob_paths
+from reconciler.globbing import glob_paths
+from reconciler.inputs import InputError
 from reconciler.providers.base import ASSET_KEY, AssetSpec, GlobSpec, LocalPath
 
 # Asset fields that are tables composed in layers (library < instance < override)

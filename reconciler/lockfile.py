@@ -15,13 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from reconciler.documents import parse_toml
 from reconciler.errors import LockfileError, PlanError
-from reconciler.inputs import (
-    MAX_LOCKFILE_BYTES,
-    InputError,
-    parse_toml,
-    read_file,
-)
+from reconciler.inputs import MAX_LOCKFILE_BYTES, InputError, read_file
 from reconciler.journal import read_journal
 
 LOCKFILE_VERSION = 1

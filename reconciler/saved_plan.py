@@ -24,6 +24,7 @@ from pydantic import Field, ValidationError
 from reconciler import engine
 from reconciler.applier import Applier, Listener
 from reconciler.atomic import atomic_write
+from reconciler.documents import parse_json
 from reconciler.errors import PlanError, UnsafePlanError
 from reconciler.fingerprint import (
     config_sha256,
@@ -32,13 +33,7 @@ from reconciler.fingerprint import (
     observed_fingerprints,
     observed_stale_reasons,
 )
-from reconciler.inputs import (
-    MAX_PLAN_BYTES,
-    InputError,
-    parse_json,
-    read_file,
-    write_failure,
-)
+from reconciler.inputs import MAX_PLAN_BYTES, InputError, read_file, write_failure
 from reconciler.lockstore import LockfileStore
 from reconciler.model import Desired
 from reconciler.plan import PLAN_FORMAT_VERSION, Fingerprints, Plan

@@ -29,7 +29,8 @@ from reconciler.audio.errors import AudioDecodeError, MasterChangedError
 from reconciler.audio.facts import Rendition, RenditionFacts
 from reconciler.audio.inspect import EXTENSIONS
 from reconciler.audio.recipe import Recipe, encoder_versions, recipe_key
-from reconciler.inputs import MAX_AUDIO_BYTES, InputError, MiB, parse_json, read_file
+from reconciler.documents import parse_json
+from reconciler.inputs import MAX_AUDIO_BYTES, InputError, MiB, read_file
 
 
 def entry_name(master_sha256: str, recipe: Recipe, encoders: str | None = None) -> str:

@@ -20,15 +20,9 @@ from pydantic import Field
 
 from reconciler.atomic import atomic_write, remove_stale_temps
 from reconciler.audio import NotAudioError, inspect_bytes, sha256_bytes, sniff_format
+from reconciler.documents import parse_json
 from reconciler.errors import ConfigError, NotFoundError, ProviderError, RemoteConflictError
-from reconciler.inputs import (
-    MAX_AUDIO_BYTES,
-    InputError,
-    os_reason,
-    parse_json,
-    read_file,
-    real_path,
-)
+from reconciler.inputs import MAX_AUDIO_BYTES, InputError, os_reason, read_file, real_path
 from reconciler.model import DesiredAsset, RemoteAsset
 from reconciler.providers.base import Capabilities, LocalPath, Provider, ProviderSettings
 

@@ -10,16 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.inputs import (
+from reconciler.documents import (
     MAX_KEY_PARTS,
     MAX_NESTING,
     MAX_NUMBER_CHARS,
+    parse_json,
+    parse_toml,
+)
+from reconciler.globbing import glob_paths
+from reconciler.inputs import (
     InputError,
     NotARegularFile,
     check_write_target,
-    glob_paths,
-    parse_json,
-    parse_toml,
     path_problem,
     read_file,
     write_failure,
