@@ -28,7 +28,7 @@ from reconciler.inputs import MAX_CONFIG_BYTES, InputError, read_file, real_path
 from reconciler.model import Desired, DesiredAsset, DesiredInstance, is_content_hash
 from reconciler.overlap import check_overlaps
 from reconciler.providers import PROVIDERS, Provider
-from reconciler.providers.base import (
+from reconciler.providers.settings import (
     ASSET_KEY,
     INSTANCE_NAME,
     AssetSpec,

@@ -72,7 +72,7 @@ def _places() -> tuple[tuple[str, frozenset[str]], ...]:
     from reconciler.audio.lint import LintRules
     from reconciler.audio.recipe import AudioSettings
     from reconciler.providers import PROVIDERS
-    from reconciler.providers.base import AssetSpec, GlobSpec, ProviderSettings
+    from reconciler.providers.settings import AssetSpec, GlobSpec, ProviderSettings
 
     places: list[tuple[str, set[str]]] = [
         ("the top level", set(config.ConfigFile.model_fields)),

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from reconciler.errors import ConfigError
 from reconciler.globbing import glob_paths
 from reconciler.inputs import InputError
-from reconciler.providers.base import ASSET_KEY, AssetSpec, GlobSpec, LocalPath
+from reconciler.providers.settings import ASSET_KEY, AssetSpec, GlobSpec, LocalPath
 
 # Asset fields that are tables composed in layers (library < instance < override)
 # rather than replaced whole. An instance-wide value of such a key (e.g. an

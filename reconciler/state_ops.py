@@ -33,7 +33,7 @@ from reconciler.lockfile import (
 )
 from reconciler.lockstore import LockfileStore
 from reconciler.model import Desired, DesiredAsset, RemoteAsset, is_content_hash
-from reconciler.providers.base import ASSET_KEY, INSTANCE_NAME
+from reconciler.providers.settings import ASSET_KEY, INSTANCE_NAME
 
 UNVERIFIED = "unverified"  # sha256 recorded when the remote content differs and cannot be hashed
 

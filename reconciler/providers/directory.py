@@ -24,7 +24,8 @@ from reconciler.documents import parse_json
 from reconciler.errors import ConfigError, NotFoundError, ProviderError, RemoteConflictError
 from reconciler.inputs import MAX_AUDIO_BYTES, InputError, os_reason, read_file, real_path
 from reconciler.model import DesiredAsset, RemoteAsset
-from reconciler.providers.base import Capabilities, LocalPath, Provider, ProviderSettings
+from reconciler.providers.base import Capabilities, Provider
+from reconciler.providers.settings import LocalPath, ProviderSettings
 
 log = logging.getLogger(__name__)
 

@@ -43,8 +43,9 @@ from reconciler.errors import (
     ServerError,
 )
 from reconciler.model import DesiredAsset, RemoteAsset
-from reconciler.providers.base import AssetSpec, Capabilities
+from reconciler.providers.base import Capabilities
 from reconciler.providers.http import HttpProvider, HttpProviderSettings
+from reconciler.providers.settings import AssetSpec
 
 log = logging.getLogger(__name__)
 

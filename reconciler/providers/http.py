@@ -47,7 +47,8 @@ from reconciler.errors import (
     ServerError,
     TransportError,
 )
-from reconciler.providers.base import Provider, ProviderSettings
+from reconciler.providers.base import Provider
+from reconciler.providers.settings import ProviderSettings
 
 log = logging.getLogger(__name__)
 

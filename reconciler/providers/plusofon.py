@@ -44,8 +44,9 @@ from reconciler.errors import (
     RateLimitError,
 )
 from reconciler.model import DesiredAsset, RemoteAsset
-from reconciler.providers.base import AssetSpec, Capabilities
+from reconciler.providers.base import Capabilities
 from reconciler.providers.http import HttpProvider, HttpProviderSettings, parse_retry_after
+from reconciler.providers.settings import AssetSpec
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from reconciler.lockfile import LockEntry, Lockfile
 from reconciler.model import Desired, DesiredAsset, DesiredInstance, ObservedInstance, RemoteAsset
 from reconciler.plan import Action
 from reconciler.planner import plan
-from reconciler.providers.base import Capabilities, ProviderSettings
+from reconciler.providers.base import Capabilities
+from reconciler.providers.settings import ProviderSettings
 
 INST = "box"
 SHA, SHA2 = "a" * 64, "b" * 64

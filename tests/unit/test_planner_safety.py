@@ -12,7 +12,8 @@ from reconciler.audio import AudioInfo
 from reconciler.errors import ConflictError
 from reconciler.model import Desired, DesiredAsset, DesiredInstance
 from reconciler.plan import Action, ReplaceStrategy
-from reconciler.providers.base import Capabilities, ProviderSettings
+from reconciler.providers.base import Capabilities
+from reconciler.providers.settings import ProviderSettings
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
 from tests.unit.test_planner import (

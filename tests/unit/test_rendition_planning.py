@@ -31,7 +31,8 @@ from reconciler.model import (
 )
 from reconciler.plan import Action
 from reconciler.planner import plan
-from reconciler.providers.base import Capabilities, ProviderSettings
+from reconciler.providers.base import Capabilities
+from reconciler.providers.settings import ProviderSettings
 from reconciler.render.json import plan_document
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
