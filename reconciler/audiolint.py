@@ -14,8 +14,11 @@ reach a caller whether or not a recipe is declared.
 The assets that opted in (an `audio` recipe, a `lint` table on the asset or
 its instance, or a top-level `[lint]` table) get their own rules, warnings
 included; the others show no warnings, so a config without any of these
-plans as it always did unless its audio is broken. Measurements are cached by
-sha256 under `.reconciler/cache/`, so a no-op plan measures nothing again.
+plans as it always did unless its audio is broken. The broken-audio check
+streams the file in bounded blocks (reconciler.audio.scan: no loudness, no
+scipy); only assets with their own rules are measured in full. Scans and
+measurements are cached by sha256 under `.reconciler/cache/`, so a no-op plan
+decodes nothing again (and `apply` nothing its own plan step already read).
 """
 
 from __future__ import annotations
@@ -58,32 +61,73 @@ def _label(asset: DesiredAsset, base: Any) -> str:
     return os.path.relpath(asset.file, base)
 
 
+def _undecodable(address: str, exc: Any, rules: Any) -> list[Any]:
+    """As reconciler.audio.lint.lint_file: audio that cannot be decoded at all is `truncated`."""
+    from reconciler.audio.lint import Finding
+
+    rule = "empty" if exc.reason == "empty" else "truncated"
+    severity = getattr(rules, rule).severity
+    if severity == "off":
+        return []
+    return [Finding(address=address, rule=rule, severity=severity, value=None, limit=None, unit="",
+                    message=f"audio cannot be decoded: {exc}")]
+
+
 def _measure_findings(address: str, path: Any, sha256: str, rules: Any, store: MeasurementStore) -> list[Any]:
+    """Every rule, from the file's full measurements."""
     from reconciler.audio.errors import AudioDecodeError
-    from reconciler.audio.lint import Finding, lint
+    from reconciler.audio.lint import lint
 
     try:
         measured = store.measure(path, sha256)
     except AudioDecodeError as exc:
-        # as reconciler.audio.lint.lint_file: audio that is not all there is `truncated`
-        rule = "empty" if exc.reason == "empty" else "truncated"
-        severity = getattr(rules, rule).severity
-        if severity == "off":
-            return []
-        return [Finding(address=address, rule=rule, severity=severity, value=None, limit=None, unit="",
-                        message=f"audio cannot be decoded: {exc}")]
+        return _undecodable(address, exc, rules)
     return lint(address, measured, rules)
 
 
-def lint_asset(asset: DesiredAsset, rules: Any, store: MeasurementStore) -> list[Any]:
+def _broken_findings(address: str, scanned: Any, rules: Any) -> list[Any]:
+    """The broken-audio rules only (MASTER_RULES), from the file's scan."""
+    from reconciler.audio.errors import AudioDecodeError
+    from reconciler.audio.lint import lint_broken
+
+    if isinstance(scanned, AudioDecodeError):
+        return _undecodable(address, scanned, rules)
+    return lint_broken(address, scanned, rules)
+
+
+def lint_asset(asset: DesiredAsset, rules: Any, store: MeasurementStore, scans: dict[str, Any], *,
+               measure: bool) -> list[Any]:
+    """An asset's findings: every rule from its file's measurements (`measure`)
+    or only the broken-audio rules from its scan; a rendition's master adds the
+    broken-audio findings of its own scan. `scans` (sha256 -> ScanFacts or
+    AudioDecodeError) holds every file scanned, see `_scans`."""
     assert asset.file is not None
-    findings = _measure_findings(asset.address, asset.file, asset.sha256, rules, store)
+    if measure:
+        findings = _measure_findings(asset.address, asset.file, asset.sha256, rules, store)
+    else:
+        findings = _broken_findings(asset.address, scans[asset.sha256], rules)
     if asset.master is not None:
         master = asset.master
-        for finding in _measure_findings(asset.address, master.path, master.sha256, rules, store):
-            if finding.rule in MASTER_RULES:
-                findings.append(finding.model_copy(update={"message": f"master {master.file}: {finding.message}"}))
+        for finding in _broken_findings(asset.address, scans[master.sha256], rules):
+            findings.append(finding.model_copy(update={"message": f"master {master.file}: {finding.message}"}))
     return findings
+
+
+def _measured(asset: DesiredAsset, everything: bool) -> bool:
+    """Whether the asset's file is measured in full (all rules) rather than scanned."""
+    return everything or asset.lint is not None
+
+
+def _scans(assets: list[DesiredAsset], everything: bool, store: MeasurementStore) -> dict[str, Any]:
+    """The scans the assets need (files checked for broken audio only, and every
+    master), from the index or scanned now, several files at a time."""
+    files: dict[str, Any] = {}
+    for asset in assets:
+        if not _measured(asset, everything):
+            files.setdefault(asset.sha256, asset.file)
+        if asset.master is not None:
+            files.setdefault(asset.master.sha256, asset.master.path)
+    return store.scan_many(files) if files else {}
 
 
 def lint_desired(desired: Desired, *, targets: Sequence[str] = (), everything: bool = True) -> LintResult:
@@ -91,7 +135,8 @@ def lint_desired(desired: Desired, *, targets: Sequence[str] = (), everything: b
     file, with the default rules where none are declared (`reconciler lint`);
     otherwise (`validate`, `plan`, `apply`) the opted-in assets with their
     rules, and every other asset for broken audio only (error-level empty,
-    truncated, clipping at the default rules)."""
+    truncated, clipping at the default rules) — from a streaming scan of the
+    file (reconciler.audio.scan), never a whole-file decode."""
     result = LintResult()
     assets = [
         a for a in sorted(desired.all_assets(), key=lambda a: a.address)
@@ -103,9 +148,11 @@ def lint_desired(desired: Desired, *, targets: Sequence[str] = (), everything: b
 
     base = real_path(desired.config_path).parent
     store = MeasurementStore.at(cache_root(base))
+    scans = _scans(assets, everything, store)
     for asset in assets:
         result.files[asset.address] = _label(asset, base)
-        found = lint_asset(asset, asset.lint if asset.lint is not None else LintRules(), store)
+        rules = asset.lint if asset.lint is not None else LintRules()
+        found = lint_asset(asset, rules, store, scans, measure=_measured(asset, everything))
         if not everything and asset.lint is None:
             # not opted in: only a damaged file (empty, truncated, clipped), never a
             # matter of taste or of fit (a provider's own checks judge the rate)

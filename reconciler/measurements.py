@@ -4,6 +4,10 @@ file, `.reconciler/cache/index.json`, read once per process.
 - measurements (loudness, peaks, silence...) of masters and renditions, keyed
   by the file's sha256: a measurement is a pure function of the bytes and of
   the code that measures;
+- scans (reconciler.audio.scan: empty, truncated, clipped runs), keyed the same
+  way: all the broken-audio gate of validate/plan/apply needs of a file that
+  opted into no lint, without decoding it whole (a measurement, when there is
+  one, answers for the scan too);
 - rendition lookups, keyed by (master sha256, recipe key): where the rendition
   sits in the content-addressed cache, its sha256, size and facts, and the
   file's size and mtime when it was verified — a later hit costs one stat, not
@@ -22,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,12 +36,18 @@ from reconciler.atomic import atomic_write
 from reconciler.inputs import InputError, read_file
 
 if TYPE_CHECKING:
+    from reconciler.audio.errors import AudioDecodeError
     from reconciler.audio.measure import Measurements
+    from reconciler.audio.scan import ScanFacts
 
 # bump when what is measured or stored changes shape or meaning
 MEASURE_REVISION = "index-1"
 INDEX_FILE = "index.json"
 INDEX_MAX_BYTES = 256 * 1024 * 1024  # ~1 KB per file measured: far beyond any prompt library
+SECTIONS = ("measurements", "renditions", "scans")
+# Files scanned side by side: libsndfile decodes and numpy compares without the
+# GIL, and each scan holds one block, so memory stays bounded by this many blocks.
+SCAN_WORKERS = min(4, os.cpu_count() or 1)
 
 _STORES: dict[str, MeasurementStore] = {}
 
@@ -51,7 +62,9 @@ class MeasurementStore:
         self._data: dict[str, dict[str, Any]] | None = None
         self._dirty = False
         self._seen: dict[str, Measurements] = {}
+        self._scanned: dict[str, ScanFacts] = {}
         self.measured = 0  # cache misses: files decoded and measured by this process
+        self.scanned = 0  # cache misses: files scanned by this process
 
     @classmethod
     def at(cls, root: Path) -> MeasurementStore:
@@ -71,7 +84,7 @@ class MeasurementStore:
         return self._version
 
     def _read(self) -> dict[str, dict[str, Any]]:
-        empty: dict[str, dict[str, Any]] = {"measurements": {}, "renditions": {}}
+        empty: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
         try:
             # read_file: a FIFO or device planted in the cache must not hang us
             doc = json.loads(read_file(self.path, limit=INDEX_MAX_BYTES))
@@ -121,6 +134,71 @@ class MeasurementStore:
         self.data["measurements"][sha256] = measured.model_dump(mode="json")
         self._dirty = True
         return measured
+
+    # --- scans (the broken-audio gate) -----------------------------------------------
+    def get_scan(self, sha256: str) -> ScanFacts | None:
+        """The file's scan from this process, the index, or its measurements."""
+        if sha256 in self._scanned:
+            return self._scanned[sha256]
+        from reconciler.audio.scan import ScanFacts
+
+        found: ScanFacts | None = None
+        raw = self.data["scans"].get(sha256)
+        if raw is not None:
+            try:
+                if isinstance(raw, dict) and raw.keys() == ScanFacts.model_fields.keys():
+                    found = ScanFacts.model_construct(**raw)  # ours, at this version: as `get`
+                else:
+                    found = ScanFacts.model_validate(raw)
+            except ValidationError:
+                found = None  # damaged: scanned again
+        if found is None:
+            measured = self.get(sha256)
+            found = ScanFacts.of(measured) if measured is not None else None
+        if found is not None:
+            self._scanned[sha256] = found
+        return found
+
+    def scan_many(self, files: Mapping[str, Path]) -> dict[str, ScanFacts | AudioDecodeError]:
+        """The scan of each file (sha256 -> path), from the index or scanned now,
+        several at a time (stored at the next `flush`); a file that cannot be
+        decoded at all maps to its AudioDecodeError (not stored: it is the gate's
+        error to report, and a fixed file gets a new sha256 anyway)."""
+        found: dict[str, ScanFacts | AudioDecodeError] = {}
+        missing: dict[str, Path] = {}
+        for sha256, path in files.items():
+            hit = self.get_scan(sha256)
+            if hit is not None:
+                found[sha256] = hit
+            else:
+                missing[sha256] = path
+        if not missing:
+            return found
+        from reconciler.audio.errors import AudioDecodeError
+        from reconciler.audio.scan import scan_file
+
+        def scan(path: Path) -> ScanFacts | AudioDecodeError:
+            try:
+                return scan_file(path)
+            except AudioDecodeError as exc:
+                return exc
+
+        workers = min(SCAN_WORKERS, len(missing))
+        if workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(workers, thread_name_prefix="scan") as pool:
+                results = list(pool.map(scan, missing.values()))
+        else:
+            results = [scan(path) for path in missing.values()]
+        for sha256, result in zip(missing, results, strict=True):
+            found[sha256] = result
+            if not isinstance(result, AudioDecodeError):
+                self.scanned += 1
+                self._scanned[sha256] = result
+                self.data["scans"][sha256] = result.model_dump(mode="json")
+                self._dirty = True
+        return found
 
     # --- rendition lookups -----------------------------------------------------------
     def rendition(self, key: str) -> dict[str, Any] | None:

@@ -21,7 +21,7 @@ import os
 import re
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -84,12 +84,18 @@ def _fail(message: str, reason: DecodeProblem) -> AudioDecodeError:
     return AudioDecodeError(message, reason)
 
 
-def _riff_data_size(data: bytes) -> int | None:
+# Reads `n` bytes at `offset` (fewer at the end): the header parsers below walk
+# chunks through it, so a file on disk is parsed with a few small preads (the
+# broken-audio scan, scan.py) and bytes in memory by slicing (decode_bytes).
+ReadAt = Callable[[int, int], bytes]
+
+
+def _riff_data_size(read_at: ReadAt) -> int | None:
     """Declared size of the WAV `data` chunk, None when unknown/absent."""
     pos = 12
-    while pos + 8 <= len(data):
-        chunk_id = data[pos : pos + 4]
-        (size,) = struct.unpack("<I", data[pos + 4 : pos + 8])
+    while len(head := read_at(pos, 8)) == 8:
+        chunk_id = head[:4]
+        (size,) = struct.unpack("<I", head[4:8])
         if chunk_id == b"data":
             # 0 and 0xFFFFFFFF are what streaming writers put when they cannot seek back
             return None if size in (0, 0xFFFFFFFF) else size
@@ -97,13 +103,13 @@ def _riff_data_size(data: bytes) -> int | None:
     return None
 
 
-def _aiff_promised_frames(data: bytes) -> int | None:
+def _aiff_promised_frames(read_at: ReadAt) -> int | None:
     pos = 12
-    while pos + 8 <= len(data):
-        chunk_id = data[pos : pos + 4]
-        (size,) = struct.unpack(">I", data[pos + 4 : pos + 8])
-        if chunk_id == b"COMM" and pos + 14 <= len(data):
-            (frames,) = struct.unpack(">I", data[pos + 10 : pos + 14])
+    while len(head := read_at(pos, 8)) == 8:
+        chunk_id = head[:4]
+        (size,) = struct.unpack(">I", head[4:8])
+        if chunk_id == b"COMM" and len(frames_field := read_at(pos + 10, 4)) == 4:
+            (frames,) = struct.unpack(">I", frames_field)
             return frames
         pos += 8 + size + (size & 1)
     return None
@@ -120,18 +126,18 @@ _SAMPLE_WIDTHS = {"PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "PCM_U8": 1, "PCM_S8": 
                   "ALAW": 1, "FLOAT": 4, "DOUBLE": 8}
 
 
-def _promised_frames(data: bytes, fmt: str, header: _Header) -> int | None:
+def _promised_frames(read_at: ReadAt, fmt: str, header: _Header) -> int | None:
     """Frames the header promises (None when the container does not say)."""
     width = _SAMPLE_WIDTHS.get(header.subtype)
     frame_bytes = width * header.channels if width and header.channels else None
     if fmt == "wav":
-        size = _riff_data_size(data)
+        size = _riff_data_size(read_at)
         return None if size is None or not frame_bytes else size // frame_bytes
-    if fmt == "au" and len(data) >= 24:
-        (size,) = struct.unpack(">I", data[8:12])
+    if fmt == "au" and len(au_header := read_at(0, 24)) >= 24:
+        (size,) = struct.unpack(">I", au_header[8:12])
         return None if size == 0xFFFFFFFF or not frame_bytes else size // frame_bytes
     if fmt == "aiff":
-        return _aiff_promised_frames(data)
+        return _aiff_promised_frames(read_at)
     if fmt == "flac":
         return header.frames or None  # STREAMINFO total samples; 0 = unknown
     return None
@@ -172,7 +178,7 @@ def _decode(data: bytes, fmt: str, *, strict: bool, name: str) -> Decoded:
         # A file damaged part way (a FLAC cut short): salvage what precedes the
         # damage with small reads, so lint can say "truncated" with what is there.
         samples = _salvage(data, header.channels)
-    promised = _promised_frames(data, fmt, header)
+    promised = _promised_frames(lambda offset, n: data[offset : offset + n], fmt, header)
     frames = samples.shape[0]
     truncated = read_error is not None or (promised is not None and frames < promised)
     if read_error is not None and frames == 0 and promised is None:
@@ -219,7 +225,8 @@ def decode_file(path: Path, *, strict: bool = True) -> Decoded:
 
 def _short(exc: Exception) -> str:
     # libsndfile says "Error opening <_io.BytesIO object at 0x...>: <reason>"; keep the reason
-    text = re.sub(r"^Error opening <[^>]*>:\s*", "", str(exc).strip())
+    # (an open file descriptor is named by its number: "Error opening 7: <reason>")
+    text = re.sub(r"^Error opening (?:<[^>]*>|\d+):\s*", "", str(exc).strip())
     if text.startswith("File does not exist or is not a regular file"):
         # what libsndfile says when mpg123 finds no decodable MP3 frame in a stream
         return "no decodable MPEG audio frames"

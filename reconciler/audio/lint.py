@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 if TYPE_CHECKING:  # measure.py loads numpy/libsndfile; config parsing of [lint] must not
     from reconciler.audio.measure import Measurements
+    from reconciler.audio.scan import ScanFacts
 
 RULES = ("empty", "truncated", "clipping", "sample_rate", "loudness", "true_peak",
          "leading_silence", "trailing_silence", "duration", "dc_offset")
@@ -148,9 +149,13 @@ class Finding(BaseModel):
     message: str
 
 
-def _check(m: Measurements, rules: LintRules) -> list[tuple[str, float | None, float | None, str, str]]:
-    """(rule, value, limit, unit, message) for every rule the measurements break."""
-    out: list[tuple[str, float | None, float | None, str, str]] = []
+Check = tuple[str, float | None, float | None, str, str]  # (rule, value, limit, unit, message)
+
+
+def _check_broken(m: Measurements | ScanFacts, rules: LintRules) -> list[Check]:
+    """The broken-audio rules (empty, truncated, clipping): what a scan of the
+    file (reconciler.audio.scan) or its measurements say alike."""
+    out: list[Check] = []
     if m.empty:
         # nothing else is meaningful about no audio; say which kind of nothing
         if m.truncated:
@@ -165,11 +170,19 @@ def _check(m: Measurements, rules: LintRules) -> list[tuple[str, float | None, f
         out.append(("truncated", round(m.duration, 3), None, "s",
                     f"audio is truncated: the header promises more audio than the file holds "
                     f"(only {m.duration:.2f} s decoded)"))
-    r = rules
-    if m.clipped_runs > r.clipping.max_runs:
-        out.append(("clipping", float(m.clipped_runs), float(r.clipping.max_runs), "runs",
+    if m.clipped_runs > rules.clipping.max_runs:
+        out.append(("clipping", float(m.clipped_runs), float(rules.clipping.max_runs), "runs",
                     f"{m.clipped_runs} clipped run(s) of {3}+ consecutive full-scale samples "
-                    f"(allowed: {r.clipping.max_runs})"))
+                    f"(allowed: {rules.clipping.max_runs})"))
+    return out
+
+
+def _check(m: Measurements, rules: LintRules) -> list[Check]:
+    """(rule, value, limit, unit, message) for every rule the measurements break."""
+    out = _check_broken(m, rules)
+    if m.empty:
+        return out
+    r = rules
     if m.sample_rate < r.sample_rate.min_hz:
         out.append(("sample_rate", float(m.sample_rate), float(r.sample_rate.min_hz), "Hz",
                     f"sample rate {m.sample_rate} Hz is below the minimum {r.sample_rate.min_hz} Hz"))
@@ -210,8 +223,18 @@ def _check(m: Measurements, rules: LintRules) -> list[tuple[str, float | None, f
 
 def lint(address: str, m: Measurements, rules: LintRules) -> list[Finding]:
     """Findings for one asset, in RULES order; rules set to "off" say nothing."""
+    return _findings(address, _check(m, rules), rules)
+
+
+def lint_broken(address: str, m: Measurements | ScanFacts, rules: LintRules) -> list[Finding]:
+    """The findings of the broken-audio rules only (empty, truncated, clipping),
+    as `lint` would report them: what the gate needs, from a scan."""
+    return _findings(address, _check_broken(m, rules), rules)
+
+
+def _findings(address: str, checks: list[Check], rules: LintRules) -> list[Finding]:
     findings = []
-    for rule, value, limit, unit, message in _check(m, rules):
+    for rule, value, limit, unit, message in checks:
         severity = getattr(rules, rule).severity
         if severity == "off":
             continue

@@ -47,6 +47,20 @@ FULL_SCALE = {
 _DEFAULT_FULL_SCALE = 32767 / 32768
 
 
+def clip_subtype(subtype: str, encoding: str) -> str | None:
+    """The subtype whose full scale judges clipping in a decoded file; None: the
+    default (16-bit) full scale, which is what lossy and float files are judged
+    at (they decode to 1.0 at full scale). One rule for measure_file and the
+    streaming scan (scan.py), so both count the same runs."""
+    if encoding in ("mp3", "vorbis") or subtype in ("FLOAT", "DOUBLE"):
+        return None
+    return subtype if subtype in FULL_SCALE else None
+
+
+def full_scale(subtype: str | None) -> float:
+    return FULL_SCALE.get(subtype or "", _DEFAULT_FULL_SCALE)
+
+
 class Measurements(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -132,7 +146,7 @@ def measure_samples(
         loudness=None if empty else _round(integrated_loudness(data, sample_rate)),
         true_peak=None if empty else _round(true_peak(data, sample_rate)),
         sample_peak=_round(to_db(peak)),
-        clipped_runs=0 if empty else count_clipped_runs(data, FULL_SCALE.get(subtype or "", _DEFAULT_FULL_SCALE)),
+        clipped_runs=0 if empty else count_clipped_runs(data, full_scale(subtype)),
         leading_silence=round(lead, 3),
         trailing_silence=round(trail, 3),
         dc_offset=round(dc, 6),
@@ -151,14 +165,11 @@ def measure_file(path: Path) -> Measurements:
     from reconciler.audio.decode import decode_file
 
     decoded = decode_file(path, strict=False)
-    subtype = decoded.subtype if decoded.subtype in FULL_SCALE else None
-    if decoded.encoding in ("mp3", "vorbis") or decoded.subtype in ("FLOAT", "DOUBLE"):
-        subtype = None  # lossy and float decode to 1.0 at full scale
     return measure_samples(
         decoded.samples,
         decoded.sample_rate,
         format=decoded.format,
         encoding=decoded.encoding,
-        subtype=subtype,
+        subtype=clip_subtype(decoded.subtype, decoded.encoding),
         truncated=decoded.truncated,
     )
