@@ -248,7 +248,7 @@ def compose(
     merged = dict(library_raw)
     for key in LAYERED_KEYS:
         # only over a library value: without one, the instance-wide table applies
-        # as it does to any asset (config.effective_audio: instance < asset)
+        # as it does to any asset (assets.effective_audio: instance < asset)
         if key in instance_table and key in merged:
             merged[key] = layered(merged[key], instance_table[key])
     return layered(merged, override or {})

@@ -291,7 +291,7 @@ def test_override_typo_names_the_override_and_suggests(ws):
 
 
 def test_audio_recipe_composes_library_instance_override_in_the_loaded_config(ws):
-    from reconciler.config import effective_audio
+    from reconciler.assets import effective_audio
 
     cfg = ws("""
 [library.welcome]

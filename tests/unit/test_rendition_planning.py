@@ -288,8 +288,8 @@ def test_recipe_and_rendition_records_reject_unknown_keys():
 
 
 def test_audio_tables_merge_key_by_key_least_specific_first():
+    from reconciler.assets import effective_audio
     from reconciler.audio.recipe import AudioSettings
-    from reconciler.config import effective_audio
 
     instance = AudioSettings.model_validate({"format": "wav", "encoding": "ulaw", "loudness": -19})
     asset = AudioSettings.model_validate({"loudness": -16})
@@ -302,8 +302,8 @@ def test_audio_tables_merge_key_by_key_least_specific_first():
 
 
 def test_lint_rules_layer_threshold_by_threshold():
+    from reconciler.assets import effective_lint
     from reconciler.audio.lint import LintRules
-    from reconciler.config import effective_lint
 
     top = LintRules.model_validate({"loudness": {"severity": "error", "tolerance": 2.0}})
     instance = LintRules.model_validate({"loudness": {"target": -16.0}})
