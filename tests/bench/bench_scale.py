@@ -23,7 +23,9 @@ pays it. Floors are measured on this machine in the same run:
 - copying: read + write + fsync of every file (the guarantee `directory` keeps);
 - RSS: `reconciler --version`'s peak RSS plus what must be held at once.
 
-Peak RSS is the child's own `ru_maxrss` (os.wait4), in MB.
+Peak RSS is the child's own `ru_maxrss`, in MB, reported by a small launcher
+(see `run(rss=True)`): os.wait4 on a child of this process would report at
+least this process's own peak.
 """
 
 from __future__ import annotations
@@ -80,24 +82,52 @@ def env_for(tokens: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run(argv: list[str], env: dict[str, str], *, ok: tuple[int, ...] = (0, 2)) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS in MB, stdout) of one child process."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+# Linux folds the old address space's high-water RSS into a process's maxrss at
+# exec (exec_mmap), and a child of this process starts as (a copy of, or with
+# vfork the very) address space of this process: os.wait4 on it reports at least
+# this process's own peak — and the emulators here hold every file uploaded to
+# them. So RSS is measured through a launcher, a fresh interpreter of ~10 MB that
+# forks the command and writes the command's own ru_maxrss (KB) to argv[1].
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
+def run(argv: list[str], env: dict[str, str], *, ok: tuple[int, ...] = (0, 2),
+        rss: bool = False) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS in MB, stdout) of one child process. The RSS is the
+    child's own only with `rss` (through the launcher, whose start-up then counts
+    in the wall time); otherwise it may be this process's."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r") as report:
+        command = [sys.executable, "-c", _LAUNCHER, report.name, *argv] if rss else argv
         started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
+        proc = subprocess.Popen(command, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
+        peak_kb = int(report.read() or 0) if rss else usage.ru_maxrss
     if proc.returncode not in ok:
         sys.exit(f"{' '.join(argv)} failed ({proc.returncode}):\n{stdout[-3000:]}\n{stderr[-3000:]}")
-    return elapsed, usage.ru_maxrss / 1024, stdout
+    return elapsed, peak_kb / 1024, stdout
 
 
-def reconciler(config: Path, env: dict[str, str], *args: str, ok=(0, 2)) -> tuple[float, float, str]:
-    return run([sys.executable, "-m", "reconciler", *args, "-c", str(config)], env, ok=ok)
+def reconciler(config: Path, env: dict[str, str], *args: str, ok=(0, 2), rss: bool = False) -> tuple[float, float, str]:
+    return run([sys.executable, "-m", "reconciler", *args, "-c", str(config)], env, ok=ok, rss=rss)
 
 
 def best(times: Iterator[float] | list[float]) -> float:
@@ -109,7 +139,7 @@ def interpreter_start() -> float:
 
 
 def startup_rss() -> float:
-    return run([sys.executable, "-m", "reconciler", "--version"], env_for(), ok=(0,))[1]
+    return run([sys.executable, "-m", "reconciler", "--version"], env_for(), ok=(0,), rss=True)[1]
 
 
 def hash_files(paths: list[Path]) -> float:
@@ -369,14 +399,15 @@ def rss_rows(counts: list[int], base_rss: float) -> None:
             config = root / "reconciler.toml"
             config.write_text('[providers.local]\ntype = "directory"\npath = "remote"\n'
                               '[[providers.local.glob]]\npattern = "audio/*.wav"\n')
-            _, rss, _ = reconciler(config, env_for(), "plan")
+            _, rss, _ = reconciler(config, env_for(), "plan", rss=True)
             row(f"peak RSS, plan of {count} x 4.9 MB files", rss, base_rss + size / 2**20, "MB",
                 note="floor: start-up + one file")
             em = WolkvoxEmulator()
             with EmulatorServer(em) as server:
                 config.write_text(f'[providers.wv]\ntype = "wolkvox"\nbase_url = "{server.url}/api/v2/"\n'
                                   '[[providers.wv.glob]]\npattern = "audio/*.wav"\n')
-                _, rss, _ = reconciler(config, env_for({"WOLKVOX_TOKEN": em.token}), "apply", "--auto-approve")
+                _, rss, _ = reconciler(config, env_for({"WOLKVOX_TOKEN": em.token}), "apply", "--auto-approve",
+                                       rss=True)
                 per_request = min(count, 50_000_000 // size) * size
                 in_flight = min(2, math.ceil(count / (per_request // size)))
                 row(f"peak RSS, wolkvox apply of {count} x 4.9 MB files", rss,
