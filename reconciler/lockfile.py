@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from reconciler.documents import parse_toml
+from reconciler import lockcache
 from reconciler.errors import LockfileError, PlanError
 from reconciler.inputs import MAX_LOCKFILE_BYTES, InputError, read_file
 from reconciler.journal import read_journal
@@ -134,7 +134,10 @@ def read_lockfile(path: Path) -> Lockfile:
 
 def _read_toml_lockfile(path: Path) -> Lockfile:
     try:
-        data = parse_toml(read_file(path, limit=MAX_LOCKFILE_BYTES))
+        raw = read_file(path, limit=MAX_LOCKFILE_BYTES)
+        # parsed by rtoml, or answered by the content-keyed parse cache (lockcache)
+        return lockcache.load(path, raw, parse=lockcache.parse_lockfile_toml,
+                              validate=lambda data: _validated(path, data))
     except InputError as exc:
         if exc.missing:
             return Lockfile()
@@ -143,6 +146,10 @@ def _read_toml_lockfile(path: Path) -> Lockfile:
             hint="Restore it from git (`git checkout -- reconciler.lock`), or point `lockfile` "
             "under [settings] at a regular file, and plan again.",
         ) from None
+
+
+def _validated(path: Path, data: dict) -> Lockfile:
+    """The Lockfile a parsed document says, or LockfileError."""
     check_header(path, data)
     try:
         lock = Lockfile.model_validate(data)
