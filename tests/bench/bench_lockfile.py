@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO))
 
 from pydantic import TypeAdapter  # noqa: E402
 
-from reconciler.inputs import parse_toml  # noqa: E402
+from reconciler.documents import parse_toml  # noqa: E402
 from reconciler.lockfile import (  # noqa: E402
     LockEntry,
     Lockfile,
