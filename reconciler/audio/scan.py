@@ -132,7 +132,7 @@ def _scan_fd(fd: int, name: str, block: int) -> ScanFacts:
     from reconciler.audio import decode
     from reconciler.audio.inspect import sniff_format
 
-    fmt = sniff_format(os.pread(fd, 16, 0))
+    fmt = sniff_format(_read_at(fd, 0, 16))
     if fmt is None:
         raise AudioDecodeError(
             f"{name}: not a recognised audio format (expected WAV, FLAC, OGG, MP3, AIFF or AU)", "undecodable"
@@ -145,6 +145,14 @@ def _scan_fd(fd: int, name: str, block: int) -> ScanFacts:
         hint = " (the file may be truncated or damaged)" if fmt in ("ogg", "mp3", "flac") else ""
         raise AudioDecodeError(f"{name}: {fmt.upper()} data cannot be decoded{hint}: {decode._short(exc)}",
                                "undecodable") from exc
+
+
+def _read_at(fd: int, offset: int, n: int) -> bytes:
+    """`n` bytes at `offset` (fewer at the end); never while libsndfile has the descriptor open."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, n, offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # no pread (Windows)
+    return os.read(fd, n)
 
 
 def _open(fd: int) -> Any:
@@ -187,7 +195,7 @@ def _scan(fd: int, fmt: str, name: str, block: int) -> ScanFacts:
                 frames, _ = _read_blocks(handle, counter, block)
         except (sf.LibsndfileError, RuntimeError):
             frames = 0
-    promised = decode._promised_frames(lambda offset, n: os.pread(fd, n, offset), fmt, header)
+    promised = decode._promised_frames(lambda offset, n: _read_at(fd, offset, n), fmt, header)
     truncated = read_error is not None or (promised is not None and frames < promised)
     if read_error is not None and frames == 0 and promised is None:
         raise AudioDecodeError(f"{name}: {fmt.upper()} data cannot be decoded: {decode._short(read_error)}",
