@@ -10,7 +10,9 @@ answer three questions that need none of it. The scan:
   hands libsndfile the descriptor: reads run in C, without the GIL;
 - reads what the header promises (`decode._promised_frames`) with a few preads;
 - decodes `block` frames at a time into one reused buffer and counts clipped
-  runs across block edges (`ClipCounter` carries the last samples over);
+  runs across block edges (`ClipCounter` carries the last samples over); a
+  read that fails part way (a FLAC cut short) starts again in 4096-frame
+  reads, as decode.py salvages a damaged file;
 - decodes MP3 alone in one read, as decode.py does: libsndfile 1.2.2's MP3
   decoder returns wrong samples when read in pieces (measured on mono files
   and 8-22 kHz stereo files, whatever the block size), so an MP3 costs its
@@ -47,8 +49,8 @@ if TYPE_CHECKING:
 # Frames analysed at a time: 512 KB per channel as float64 — large enough that
 # numpy's per-call cost vanishes, small enough that a 4 GiB WAV costs the same.
 BLOCK_FRAMES = 65536
-# Frames per libsndfile read, as decode._salvage reads a damaged file: what
-# precedes the damage is kept in pieces this size.
+# Frames per libsndfile read of a damaged file, as decode._salvage reads it:
+# what precedes the damage is kept in pieces this size.
 READ_FRAMES = 4096
 
 
@@ -186,13 +188,15 @@ def _scan(fd: int, fmt: str, name: str, block: int) -> ScanFacts:
                 frames = samples.shape[0]
                 del samples
         else:
-            frames, read_error = _read_blocks(handle, counter, block)
-    if fmt == "mp3" and read_error is not None:
-        # as decode._salvage: what precedes the damage, in small reads from the start
+            frames, read_error = _read_blocks(handle, counter, block, block)
+    if read_error is not None:
+        # damaged part way: as decode._salvage, what precedes the damage, read
+        # again from the start in READ_FRAMES pieces (a read that reaches the
+        # damage fails whole, so the pieces' size decides what is kept)
         counter = ClipCounter(max(header.channels, 1), scale)
         try:
             with _open(fd) as handle:
-                frames, _ = _read_blocks(handle, counter, block)
+                frames, _ = _read_blocks(handle, counter, block, READ_FRAMES)
         except (sf.LibsndfileError, RuntimeError):
             frames = 0
     promised = decode._promised_frames(lambda offset, n: _read_at(fd, offset, n), fmt, header)
@@ -213,22 +217,21 @@ def _scan(fd: int, fmt: str, name: str, block: int) -> ScanFacts:
     )
 
 
-def _read_blocks(handle: Any, counter: ClipCounter, block: int) -> tuple[int, Exception | None]:
-    """Feed the file to `counter` `block` frames at a time: (frames read, the
-    read error that stopped it or None). Reads are READ_FRAMES frames into one
-    reused buffer whatever `block` is, so a file damaged part way yields exactly
-    the frames decode._salvage keeps."""
+def _read_blocks(handle: Any, counter: ClipCounter, block: int, piece: int) -> tuple[int, Exception | None]:
+    """Feed the file to `counter` `block` frames at a time, read in `piece`-frame
+    reads into one reused buffer: (frames read, the read error that stopped it
+    or None)."""
     import numpy as np
     import soundfile as sf
 
-    size = -(-block // READ_FRAMES) * READ_FRAMES
+    size = -(-block // piece) * piece
     buffer = np.empty((size, max(int(handle.channels), 1)), dtype=np.float64)
     frames, remaining = 0, max(int(handle.frames), 0)  # what read() would ask for, as decode.py's reads
     error: Exception | None = None
     while remaining > 0 and error is None:
         filled = 0
         while filled < size and remaining > 0:
-            want = min(READ_FRAMES, remaining)
+            want = min(piece, remaining)
             try:
                 got = handle.read(out=buffer[filled : filled + want]).shape[0]
             except (sf.LibsndfileError, RuntimeError) as exc:
