@@ -60,7 +60,7 @@ def test_a_directory_plan_imports_no_http_provider_and_no_numpy(workspace, wav):
     assert code == 0
     assert not top(modules) & {"httpx", "numpy", "rich", "deepdiff", "soundfile"}
     providers = {m for m in modules if m.startswith("reconciler.providers.")}
-    assert providers <= {"reconciler.providers.base", "reconciler.providers.directory"}
+    assert providers <= {"reconciler.providers.base", "reconciler.providers.settings", "reconciler.providers.directory"}
 
 
 def test_every_command_is_still_registered():
