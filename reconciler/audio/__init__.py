@@ -5,7 +5,7 @@ on every run, so only `inspect` (stdlib + pydantic; mutagen lazily) is loaded
 here. The heavy stack (numpy, soundfile, soxr, pyloudnorm) is imported only by
 the submodules that need it: `decode`, `loudness`, `render`, `measure`,
 `cache` (import them explicitly, e.g. `from reconciler.audio.render import
-render_bytes`). `recipe`, `lint`, `facts`, `errors` and `cache` (on a hit)
+render_bytes`). `recipe`, `lint`, `facts`, `errors`, `scan` and `cache` (on a hit)
 are light (pydantic only), so config validation and a plan whose renditions
 are all cached use AudioSettings, resolve_recipe, LintRules and
 RenditionCache.get without loading the audio stack.
@@ -22,6 +22,8 @@ Module map (issue 11, API in AUDIO_CONTRACT.md):
 - cache    RenditionCache (content-addressed, atomic)
 - measure  Measurements, measure_file, measure_samples
 - lint     RULES, LintRules, Finding, lint; lint_file (measure + lint, undecodable -> `truncated`)
+- scan     ScanFacts, scan_file: the broken-audio facts (empty, truncated, clipped runs)
+           of a file, streamed in bounded blocks (the gate of validate/plan/apply)
 
 Deviations from the contract: none. Additions: AudioDecodeError.reason
 ("undecodable" | "empty" | "truncated"); RenditionCache.ensure raises

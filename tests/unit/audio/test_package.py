@@ -18,6 +18,7 @@ def test_package_import_does_not_load_the_heavy_stack():
     # must only load when a rendition or a lint is actually computed.
     code = (
         "import sys, reconciler.audio, reconciler.audio.recipe, reconciler.audio.lint, reconciler.audio.measure\n"
+        "import reconciler.audio.scan, reconciler.measurements\n"
         "heavy = [m for m in ('numpy', 'soundfile', 'soxr', 'pyloudnorm', 'scipy') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )

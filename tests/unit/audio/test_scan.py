@@ -4,6 +4,8 @@ as a whole-file measurement, in bounded memory."""
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 import tempfile
 import tracemalloc
 from pathlib import Path
@@ -190,3 +192,31 @@ def test_the_gate_scans_side_by_side_in_bounded_memory_and_once(tmp_path):
     store.flush()
     again = MeasurementStore(tmp_path / "cache")  # another process: read back, not scanned
     assert again.scan_many(files) == found and again.scanned == 0
+
+
+GATE = """
+import sys
+from pathlib import Path
+from reconciler import audiolint
+from reconciler.config import load_config
+try:
+    audiolint.gate(load_config(Path(sys.argv[1])))
+except Exception as exc:
+    print("refused:", type(exc).__name__, exc)
+print(",".join(m for m in ("numpy", "soundfile", "soxr", "pyloudnorm", "scipy") if m in sys.modules))
+"""
+
+
+def test_the_gate_loads_no_loudness_stack(tmp_path):
+    # no recipe, no lint table: the gate scans (numpy + libsndfile) and measures nothing:
+    # scipy (through pyloudnorm) cost a second of import on every cold plan
+    (tmp_path / "audio").mkdir()
+    write(tmp_path / "audio" / "ok.wav", sine(440, 0.5, 8000, dbfs=-6), 8000)
+    write(tmp_path / "audio" / "clip.wav", clipped(8000), 8000)
+    config = tmp_path / "reconciler.toml"
+    config.write_text('[providers.local]\ntype = "directory"\npath = "remote"\n'
+                      '[[providers.local.glob]]\npattern = "audio/*.wav"\n')
+    out = subprocess.run([sys.executable, "-c", GATE, str(config)], capture_output=True, text=True, check=True)
+    *refusal, modules = out.stdout.strip().splitlines()
+    assert "audio lint: 1 error-level finding" in refusal[0] and "clip.wav" in "\n".join(refusal)
+    assert modules == "numpy,soundfile"
