@@ -26,6 +26,7 @@ from reconciler.providers.settings import AssetSpec
 def build_asset(
     instance: str, key: str, spec: AssetSpec, base: Path, where: str, file: str, provider: Provider,
     *, reads: dict[Path, Facts | Exception] | None = None, read_audio: bool = True,
+    folders: dict[str, str] | None = None,
 ) -> DesiredAsset:
     ignored = spec.ignore_changes if spec.ignore_changes is not None else provider.settings.ignore_changes
     common = {
@@ -38,7 +39,7 @@ def build_asset(
         return DesiredAsset(**common, sha256=identity, size=0)
     if spec.file is None:  # library.split_overrides lets none through; a guard for new callers
         raise ConfigError(f"{where}: required key 'file' is missing", file=file)
-    path = real_path(base / spec.file)
+    path = real_path(base / spec.file, folders)  # folders: resolved once per load (real_path)
     if not read_audio:
         return DesiredAsset(**common, file=path, sha256="", size=0, content_known=False)
     sha, size, info = _read_asset_file(path, where, file, reads.get(path) if reads is not None else None)

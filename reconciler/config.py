@@ -227,6 +227,7 @@ def load_config(config_path: Path, *, read_audio: bool = True) -> Desired:
     cache = DigestCache(base) if read_audio else None
     audio = AudioLoader(base, file)
     providers: dict[str, Provider] = {}
+    folders: dict[str, str] = {}  # resolved once for this load: see real_path
     for instance, table in top.providers.items():
         table, overrides = library_mod.split_overrides(
             instance, table, library, file, partial=any(g.startswith("library.") for g in desired.unread_globs)
@@ -244,11 +245,12 @@ def load_config(config_path: Path, *, read_audio: bool = True) -> Desired:
         warnings: list[str] = []
         specs = {**carried, **own}
         if read_audio:  # every file of the instance at once, on threads (and from the stat cache)
-            wanted = [real_path(base / spec.file) for _, spec in specs.values()
+            wanted = [real_path(base / spec.file, folders) for _, spec in specs.values()
                       if spec.file is not None and spec.content_identity() is None]
             reads.update(read_many([p for p in wanted if p not in reads], cache))
         for key, (where, spec) in specs.items():
-            asset = build_asset(instance, key, spec, base, where, file, provider, reads=reads, read_audio=read_audio)
+            asset = build_asset(instance, key, spec, base, where, file, provider, reads=reads, read_audio=read_audio,
+                                folders=folders)
             if read_audio:
                 asset = audio.attach(
                     asset, where, effective_audio(settings.audio, spec.audio),

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from reconciler.atomic import atomic_write
-from reconciler.documents import check_strings, decode_utf8, parse_toml
+from reconciler.documents import check_parsed_strings, decode_utf8, parse_toml
 from reconciler.inputs import InputError, read_file
 
 try:  # a dependency; a tree installed before it was one still reads with tomllib
@@ -64,7 +64,7 @@ def parse_lockfile_toml(raw: bytes) -> dict[str, Any]:
         data = rtoml.loads(text)
     except Exception:  # refused by rtoml: the standard library has the last word
         return parse_toml(raw)
-    check_strings(data)
+    check_parsed_strings(text, data)
     return data
 
 

@@ -26,9 +26,12 @@ from reconciler.model import Desired
 from reconciler.providers.base import Provider
 
 
-def _forms(path: Path) -> set[Path]:
-    """The path as written (absolute, `..` folded) and with symlinks resolved."""
-    return {Path(os.path.abspath(path)), real_path(path)}
+def _forms(path: Path, folders: dict[str, str] | None = None) -> set[str]:
+    """The path as written (absolute, `..` folded) and with symlinks resolved,
+    as strings: both are absolute and normalised, so "lies under" is a prefix
+    test (for 10,000 files, Path objects and `.parents` cost more than the rest);
+    normcase: compared as Path compares them (case-blind on Windows)."""
+    return {os.path.normcase(os.path.abspath(path)), os.path.normcase(real_path(path, folders))}
 
 
 def _inside(child: Path, folder: Path) -> bool:
@@ -36,8 +39,12 @@ def _inside(child: Path, folder: Path) -> bool:
     return _within(_forms(child), _forms(folder))
 
 
-def _within(child_forms: set[Path], folder_forms: set[Path]) -> bool:
-    return any(c == f or f in c.parents for c in child_forms for f in folder_forms)
+def _within(child_forms: set[str], folder_forms: set[str]) -> bool:
+    for f in folder_forms:
+        prefix = f if f.endswith(os.sep) else f + os.sep  # the root folder ends with one already
+        if any(c == f or c.startswith(prefix) for c in child_forms):
+            return True
+    return False
 
 
 def _protected_paths(desired: Desired) -> Iterable[tuple[Path, str]]:
@@ -65,7 +72,8 @@ def check_overlaps(desired: Desired, providers: Mapping[str, Provider], file: st
     if roots:
         for path, what in _protected_paths(desired):
             protected.setdefault(path, what)
-    forms = {path: _forms(path) for path in protected}
+    folders: dict[str, str] = {}  # each folder resolved once (real_path)
+    forms = {path: _forms(path, folders) for path in protected}
     for name, root in roots.items():
         where = f"providers.{name}.path"
         root_forms = _forms(root)
