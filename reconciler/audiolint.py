@@ -43,7 +43,8 @@ LINT_FORMAT_VERSION = 1
 @dataclass
 class LintResult:
     findings: list[Any] = field(default_factory=list)  # reconciler.audio.lint.Finding
-    files: dict[str, str] = field(default_factory=dict)  # address -> the file measured (relative)
+    # address -> the file measured (relative): every asset for `reconciler lint`, those with findings for the gate
+    files: dict[str, str] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Any]:
@@ -149,14 +150,16 @@ def lint_desired(desired: Desired, *, targets: Sequence[str] = (), everything: b
     base = real_path(desired.config_path).parent
     store = MeasurementStore.at(cache_root(base))
     scans = _scans(assets, everything, store)
+    defaults = LintRules()
     for asset in assets:
-        result.files[asset.address] = _label(asset, base)
-        rules = asset.lint if asset.lint is not None else LintRules()
+        rules = asset.lint if asset.lint is not None else defaults
         found = lint_asset(asset, rules, store, scans, measure=_measured(asset, everything))
         if not everything and asset.lint is None:
             # not opted in: only a damaged file (empty, truncated, clipped), never a
             # matter of taste or of fit (a provider's own checks judge the rate)
             found = [f for f in found if f.severity == "error" and f.rule in MASTER_RULES]
+        if everything or found:  # the gate names only the files it refuses or warns about
+            result.files[asset.address] = _label(asset, base)
         result.findings += found
     store.flush()
     return result
