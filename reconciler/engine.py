@@ -10,20 +10,22 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reconciler import compare, planner
-from reconciler.applier import Applier, ApplyReport, Listener
 from reconciler.audio import NotAudioError, inspect_bytes, sha256_bytes
 from reconciler.errors import ConfigError, ProviderError
 from reconciler.fingerprint import fingerprint
 from reconciler.inputs import real_path
 from reconciler.lockfile import LockEntry, Lockfile
-from reconciler.lockstore import LockfileStore
 from reconciler.model import Desired, DesiredAsset, ObservedInstance, RemoteAsset, is_content_hash
 from reconciler.plan import Plan
 from reconciler.planning.landed import temporary_name
 from reconciler.providers import PROVIDERS, Provider
+
+if TYPE_CHECKING:  # a plan never applies: the applier (and the lockfile lock, filelock) load with apply
+    from reconciler.applier import ApplyReport, Listener
+    from reconciler.lockstore import LockfileStore
 
 T = TypeVar("T")
 
@@ -247,6 +249,8 @@ async def plan_and_apply(
             answer = await answer
         if not answer:
             return ApplyOutcome(plan=plan, report=None)
+        from reconciler.applier import Applier
+
         applier = Applier(plan, desired, store, providers, parallelism=parallelism, listener=listener)
         return ApplyOutcome(plan=plan, report=await applier.run())
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -60,7 +61,31 @@ def test_a_directory_plan_imports_no_http_provider_and_no_numpy(workspace, wav):
     assert code == 0
     assert not top(modules) & {"httpx", "numpy", "rich", "deepdiff", "soundfile"}
     providers = {m for m in modules if m.startswith("reconciler.providers.")}
-    assert providers <= {"reconciler.providers.base", "reconciler.providers.settings", "reconciler.providers.directory"}
+    assert providers <= {"reconciler.providers.base", "reconciler.providers.directory", "reconciler.providers.settings"}
+    assert not modules & APPLY_ONLY
+
+
+# what only `apply` (and the state commands) need: a plan takes no lock and writes no lockfile
+APPLY_ONLY = {"reconciler.applier", "reconciler.lockstore", "filelock", "tomli_w"}
+# what renders and measures; mutagen (headers) may still read a master written under 2 s ago,
+# which the digest cache does not trust yet (digests.RACY_NS)
+RENDER_STACK = {"numpy", "soundfile", "soxr", "pyloudnorm", "scipy"}
+
+
+def test_the_quickstart_plan_with_warm_caches_loads_no_audio_stack_no_http_no_apply(tmp_path):
+    quick = tmp_path / "quickstart"
+    shutil.copytree(REPO / "examples" / "quickstart", quick,
+                    ignore=shutil.ignore_patterns("build", "reconciler.lock", ".reconciler"))
+    config = str(quick / "reconciler.toml")
+    code, first = loaded("plan", "-c", config)  # renders the three prompts into .reconciler/cache
+    assert code == 0
+    assert top(first) & {"numpy", "soundfile"}  # the probe sees the audio stack when it is loaded
+    code, modules = loaded("plan", "-c", config)
+    assert code == 0
+    assert not top(modules) & (RENDER_STACK | {"httpx", "rich", "deepdiff"})
+    assert not modules & APPLY_ONLY
+    assert {m for m in modules if m.startswith("reconciler.providers.")} <= {
+        "reconciler.providers.base", "reconciler.providers.directory", "reconciler.providers.settings"}
 
 
 def test_every_command_is_still_registered():
