@@ -220,9 +220,12 @@ class Applier:
             )
         return data
 
-    def _record(self, asset: DesiredAsset, remote: RemoteAsset, **kw) -> None:
+    async def _record(self, asset: DesiredAsset, remote: RemoteAsset, **kw) -> None:
+        """Record in the lockfile; returns once the record is durable, so a step
+        that depends on it (deleting the old asset of a replace, reporting the
+        change done) never runs ahead of it."""
         provider_type = self.desired.instances[asset.instance].type
-        self.store.record(asset.address, lock_entry(asset, remote, provider_type=provider_type, **kw))
+        await self.store.arecord(asset.address, lock_entry(asset, remote, provider_type=provider_type, **kw))
 
     # --- one change ------------------------------------------------------------
     async def _execute(self, change: Change) -> str:
@@ -232,12 +235,12 @@ class Applier:
         if change.action is Action.CREATE:
             asset = self._asset(change)
             remote = await provider.create_resolving(asset, self._read(asset))
-            self._record(asset, remote)
+            await self._record(asset, remote)
             return f" [id={remote.remote_id}]"
         if change.action is Action.ADOPT:
             return await self._adopt(provider, change)
         if change.action is Action.UPDATE and change.reason in ("protect_changed", "record_outdated"):
-            return self._record_only(change)
+            return await self._record_only(change)
         if change.action is Action.UPDATE:
             asset = self._asset(change)
             assert change.remote_id is not None
@@ -245,7 +248,7 @@ class Applier:
             name, description = self._target_fields(asset, change)
             remote = await provider.update(change.remote_id, name=name, description=description)
             previous = self.store.state.assets.get(change.address) if self.store.state else None
-            self._record(asset, remote or RemoteAsset(remote_id=change.remote_id, name=name),
+            await self._record(asset, remote or RemoteAsset(remote_id=change.remote_id, name=name),
                          name=name, description=description, previous=previous)
             return f" [id={(remote.remote_id if remote else change.remote_id)}]"
         if change.action is Action.REPLACE:
@@ -255,7 +258,7 @@ class Applier:
             if not change.forget_only:
                 await self._delete(provider, change.remote_id)
             if change.reason != "unmanaged_prune":
-                self.store.forget(change.address)
+                await self.store.aforget(change.address)
             return f" [id={change.remote_id}]"
         raise PlanError(f"{change.address}: no way to apply action {change.action}")
 
@@ -268,7 +271,7 @@ class Applier:
             return asset.name, asset.description
         return after.name, after.description if after.description is not None else asset.description
 
-    def _record_only(self, change: Change) -> str:
+    async def _record_only(self, change: Change) -> str:
         """The remote already matches: only the lockfile record is brought up to date."""
         asset = self._asset(change)
         entry = self.store.state.assets.get(change.address) if self.store.state else None
@@ -276,7 +279,7 @@ class Applier:
             raise PlanError(f"{change.address} is no longer recorded in the lockfile")
         name, description = self._target_fields(asset, change)
         fields = {"name": name, "description": description, "protect": asset.protect}
-        self.store.record(change.address, entry.model_copy(update=fields))
+        await self.store.arecord(change.address, entry.model_copy(update=fields))
         return f" [id={entry.remote_id}]"
 
     async def _delete(self, provider: Provider, remote_id: str) -> None:
@@ -292,14 +295,14 @@ class Applier:
         entry = self.store.state.assets.get(change.address) if self.store.state else None
         if entry is not None and change.remote_id in entry.superseded:
             left = [s for s in entry.superseded if s != change.remote_id]
-            self.store.record(change.address, entry.model_copy(update={"superseded": left}))
+            await self.store.arecord(change.address, entry.model_copy(update={"superseded": left}))
         return f" [id={change.remote_id}]"
 
     async def _adopt(self, provider: Provider, change: Change) -> str:
         asset = self._asset(change)
         assert change.remote_id is not None
         remote = RemoteAsset(remote_id=change.remote_id, name=asset.name)
-        self._record(asset, remote)
+        await self._record(asset, remote)
         before = change.before
         if (
             before is not None
@@ -308,7 +311,7 @@ class Applier:
             and provider.capabilities.can_describe
         ):
             await provider.update(change.remote_id, name=asset.name, description=asset.description)
-            self._record(asset, remote)
+            await self._record(asset, remote)
         return f" [id={change.remote_id}]"
 
     async def _replace(self, provider: Provider, change: Change) -> str:
@@ -321,29 +324,29 @@ class Applier:
             return await self._finish_landed(provider, change, asset, old)
         if strategy is ReplaceStrategy.OVERWRITE:
             remote = await provider.overwrite(old, asset, data)
-            self._record(asset, remote)
+            await self._record(asset, remote)
             return f" [id={remote.remote_id}]"
         if strategy is ReplaceStrategy.DESTROY_BEFORE_CREATE:
             await self._delete(provider, old)
-            self.store.forget(asset.address)
+            await self.store.aforget(asset.address)
             remote = await provider.create_resolving(asset, data)
-            self._record(asset, remote)
+            await self._record(asset, remote)
             return f" [id={remote.remote_id}]"
         if strategy is ReplaceStrategy.TEMP_NAME:
             temp = temporary_name(asset.name, asset.sha256, provider.capabilities.name_max_length)
             remote = await provider.create_resolving(asset, data, name=temp)
-            self._record(asset, remote, name=temp, superseded=[old])
+            await self._record(asset, remote, name=temp, superseded=[old])
             await self._delete(provider, old)
-            self._record(asset, remote, name=temp)
+            await self._record(asset, remote, name=temp)
             renamed = await provider.update(remote.remote_id, name=asset.name, description=asset.description)
-            self._record(asset, renamed or remote)
+            await self._record(asset, renamed or remote)
             return f" [id={remote.remote_id}]"
         # create first; the old one is deleted (or left for a person, where the API cannot)
         remote = await provider.create_resolving(asset, data)
-        self._record(asset, remote, superseded=[old])
+        await self._record(asset, remote, superseded=[old])
         if strategy is ReplaceStrategy.CREATE_BEFORE_DESTROY:
             await self._delete(provider, old)
-            self._record(asset, remote)
+            await self._record(asset, remote)
         return f" [id={remote.remote_id}]"
 
     async def _finish_landed(self, provider: Provider, change: Change, asset: DesiredAsset, old: str) -> str:
@@ -356,14 +359,14 @@ class Applier:
         remote = RemoteAsset(remote_id=change.landed_id, name=name)
         caps = provider.capabilities
         superseded = [old] if change.landed_id != old else []
-        self._record(asset, remote, name=name, superseded=superseded)
+        await self._record(asset, remote, name=name, superseded=superseded)
         if superseded and caps.can_delete and change.strategy is not ReplaceStrategy.CREATE_THEN_MANUAL:
             await self._delete(provider, old)
-            self._record(asset, remote, name=name)
+            await self._record(asset, remote, name=name)
         described = landed is None or landed.description is None or landed.description == asset.description
         if name != asset.name or (caps.can_describe and not described):
             renamed = await provider.update(change.landed_id, name=asset.name, description=asset.description)
-            self._record(asset, renamed or RemoteAsset(remote_id=change.landed_id, name=asset.name))
+            await self._record(asset, renamed or RemoteAsset(remote_id=change.landed_id, name=asset.name))
         return f" [id={change.landed_id}, uploaded by an interrupted apply]"
 
     async def _batch(self, instance: str, changes: list[Change]) -> None:
@@ -399,7 +402,7 @@ class Applier:
                 else:
                     done.append((change, asset, result))
             # one request, one checkpoint: per-file writes made a large apply quadratic
-            self.store.record_many(
+            await self.store.arecord_many(
                 {a.address: lock_entry(a, r, provider_type=provider_type) for _, a, r in done}
             )
             for change, _, result in done:

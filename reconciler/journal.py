@@ -9,8 +9,10 @@ the journal is removed). After a crash, readers replay the journal in memory
 and the next command that takes the lock folds it, so:
 
 - a SIGKILL at any instant loses at most the actions in flight (a line is
-  written in one `write` and fsynced before the apply goes on; a torn last
-  line is an action in flight, and is ignored);
+  written in one `write` and fsynced before the apply goes on — the lines of
+  actions that complete together share one write and one fsync, done off the
+  event loop: reconciler/groupcommit.py; a torn last line is an action in
+  flight, and is ignored);
 - `reconciler.lock` itself is only ever replaced atomically, so it always
   parses, and the committed file stays the deterministic TOML it was.
 
@@ -103,7 +105,7 @@ def _fsync_dir(folder: Path) -> None:
 
 
 class JournalWriter:
-    """Appends checkpoints; each `append` returns once its line is on disk."""
+    """Appends checkpoints; each `write` returns once its lines are on disk."""
 
     def __init__(self, path: Path, *, lineage: str, base_serial: int) -> None:
         self.path = path
@@ -116,21 +118,24 @@ class JournalWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o666)
             header = {"journal": JOURNAL_VERSION, "lineage": self.lineage, "base_serial": self.base_serial}
-            os.write(fd, _line(header))
+            os.write(fd, journal_line(header))
             os.fsync(fd)
             _fsync_dir(self.path.parent)  # the journal's name must survive a power cut too
             self._fd = fd
         return self._fd
 
-    def append(self, record: dict[str, Any], *, torn_kill: bool = False) -> None:
+    def write(self, lines: list[bytes], *, torn: bytes | None = None) -> None:
+        """Append whole `lines` with one write and one fsync: the checkpoints of
+        the actions that completed together (group commit, GroupCommit). `torn`
+        (a test hook) writes half of one more line after them and dies there."""
         fd = self._open()
-        line = _line(record)
-        if torn_kill:  # test hook: die half-way through the line
-            os.write(fd, line[: len(line) // 2])
+        data = b"".join(lines)
+        if torn is not None:
+            os.write(fd, data + torn[: len(torn) // 2])
             os.kill(os.getpid(), 9)
-        # one write of a short line to an O_APPEND file: it lands whole or, cut
-        # by a crash, as a torn last line that the reader drops
-        view = memoryview(line)
+        # an O_APPEND file: the lines land whole or, cut by a crash, end in a
+        # torn last line that the reader drops (the actions in flight)
+        view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
         os.fsync(fd)
@@ -151,5 +156,5 @@ def remove_journal(path: Path) -> None:
         _fsync_dir(path.parent)
 
 
-def _line(value: dict[str, Any]) -> bytes:
+def journal_line(value: dict[str, Any]) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"

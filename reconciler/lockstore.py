@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,23 +22,36 @@ from filelock import FileLock, Timeout
 from reconciler.atomic import TEMP_MARK, atomic_write, remove_stale_temps
 from reconciler.durations import format_duration
 from reconciler.errors import LockfileError
+from reconciler.groupcommit import GroupCommit
 from reconciler.inputs import kind_of, write_failure
-from reconciler.journal import JournalWriter, remove_journal
+from reconciler.journal import JournalWriter, journal_line, remove_journal
 from reconciler.lockfile import LockEntry, Lockfile, _read_toml_lockfile, _replay, journal_path
 
-# Test hook, used only by tests/e2e/test_crash.py: RECONCILER_TEST_KILL_AT set to
-# "before:N" or "after:N" makes the process SIGKILL itself just before or just
-# after writing the Nth checkpoint of an apply, i.e. between a remote action and
-# its record, or between two actions; "torn:N" half-way through the Nth journal
-# line; "fold:0" / "folded:0" just before the journal is folded into the
-# lockfile, or after the lockfile was replaced but before the journal is
+# Test hook, used only by the crash tests (tests/e2e/test_crash*.py):
+# RECONCILER_TEST_KILL_AT set to "before:N" or "after:N" makes the process
+# SIGKILL itself just before or just after writing the Nth checkpoint of an
+# apply, i.e. between a remote action and its record, or between two actions
+# (the checkpoints before the Nth are on disk, and after:N the Nth too, even
+# when they share one group-commit write); "torn:N" half-way through the Nth
+# journal line; "fold:0" / "folded:0" just before the journal is folded into
+# the lockfile, or after the lockfile was replaced but before the journal is
 # removed. Unset, as always outside those tests, it does nothing.
 TEST_KILL_ENV = "RECONCILER_TEST_KILL_AT"
+TEST_JOURNAL_DELAY_ENV = "RECONCILER_TEST_JOURNAL_DELAY"  # seconds; only with a checkpoint kill point
 
 
 def _test_kill_hook(stage: str, checkpoint: int) -> None:
     if os.environ.get(TEST_KILL_ENV) == f"{stage}:{checkpoint}":
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _checkpoint_kill_point() -> tuple[str, int] | None:
+    stage, _, n = os.environ.get(TEST_KILL_ENV, "").partition(":")
+    return (stage, int(n)) if stage in ("before", "after", "torn") and n.isdigit() else None
+
+
+# one checkpoint waiting for its journal write: (its number in this process, its line)
+Staged = tuple[int, bytes]
 
 
 HEADER = (
@@ -107,6 +121,8 @@ class LockfileStore:
         self.state: Lockfile | None = None
         self._checkpoints = 0
         self._journal: JournalWriter | None = None
+        self._group: GroupCommit[Staged] = GroupCommit(self._write_staged)
+        self._kill_at = _checkpoint_kill_point()
 
     def _acquire(self) -> None:
         try:
@@ -216,24 +232,62 @@ class LockfileStore:
         _test_kill_hook("folded", 0)  # the lockfile is whole and new; the journal not yet removed
         remove_journal(self.journal_path)
 
-    def _checkpoint(self, record: dict) -> None:
+    def _stage(self, record: dict) -> Staged:
+        """The next checkpoint's number and journal line. Serials are handed out
+        here, on the event loop, in the order the lines are then written."""
         assert self.state is not None
         if self._journal is None:
             self._journal = JournalWriter(self.journal_path, lineage=self.state.lineage, base_serial=self.state.serial)
         self.state.serial += 1
         self._checkpoints += 1
-        _test_kill_hook("before", self._checkpoints)
-        torn = os.environ.get(TEST_KILL_ENV) == f"torn:{self._checkpoints}"
+        return self._checkpoints, journal_line({"serial": self.state.serial, **record})
+
+    def _write_staged(self, batch: list[Staged]) -> None:
+        """One write and one fsync for the lines of `batch` (in a worker thread
+        during an apply: GroupCommit)."""
+        assert self._journal is not None
+        lines = [line for _, line in batch]
+        if self._kill_at is not None:
+            self._test_kill(batch, lines)
+        self._journal.write(lines)
+
+    def _test_kill(self, batch: list[Staged], lines: list[bytes]) -> None:
+        """Test hook (TEST_KILL_ENV): die at the Nth checkpoint, whatever batch
+        it shares; TEST_JOURNAL_DELAY_ENV first holds the write back, so that
+        the completions of concurrent actions pile up into one batch."""
+        assert self._journal is not None and self._kill_at is not None
+        time.sleep(float(os.environ.get(TEST_JOURNAL_DELAY_ENV) or 0))
+        stage, n = self._kill_at
+        for i, (number, line) in enumerate(batch):
+            if number == n:
+                head = lines[: i + 1] if stage == "after" else lines[:i]
+                os.write(2, f"test hook: {stage}:{n}, line {i + 1} of a batch of {len(batch)}\n".encode())
+                if head or stage == "torn":
+                    self._journal.write(head, torn=line if stage == "torn" else None)
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    def _journal_error(self, exc: OSError) -> LockfileError:
+        return LockfileError(
+            f"cannot record in the lockfile journal {self.journal_path}: "
+            f"{write_failure(exc, self.journal_path)}",
+            hint="Make the lockfile's folder writable and run again; the next plan shows what "
+            "this apply did remotely and did not record (adoptable or unmanaged assets).",
+        )
+
+    def _checkpoint(self, record: dict) -> None:
+        """Record at once, blocking (state commands, outside an event loop)."""
         try:
-            self._journal.append({"serial": self.state.serial, **record}, torn_kill=torn)
+            self._write_staged([self._stage(record)])
         except OSError as exc:
-            raise LockfileError(
-                f"cannot record in the lockfile journal {self.journal_path}: "
-                f"{write_failure(exc, self.journal_path)}",
-                hint="Make the lockfile's folder writable and run again; the next plan shows what "
-                "this apply did remotely and did not record (adoptable or unmanaged assets).",
-            ) from None
-        _test_kill_hook("after", self._checkpoints)
+            raise self._journal_error(exc) from None
+
+    async def _commit(self, record: dict) -> None:
+        """Record, returning once the line is on disk; the checkpoints of
+        concurrent actions share one write and fsync, off the event loop."""
+        try:
+            await self._group.commit(self._stage(record))
+        except OSError as exc:
+            raise self._journal_error(exc) from None
 
     def record(self, address: str, entry: LockEntry) -> None:
         self.record_many({address: entry})
@@ -241,12 +295,29 @@ class LockfileStore:
     def record_many(self, entries: dict[str, LockEntry]) -> None:
         """Record the results of one remote action that made several assets (a
         batch upload) in one checkpoint: a crash still loses at most that action."""
-        assert self.state is not None
         if entries:
-            self.state.assets.update(entries)
-            self._checkpoint({"set": {a: e.model_dump(mode="json") for a, e in entries.items()}})
+            self._checkpoint(self._set(entries))
 
     def forget(self, address: str) -> None:
         assert self.state is not None
         if self.state.assets.pop(address, None) is not None:
             self._checkpoint({"forget": [address]})
+
+    # the same during an apply, where actions run concurrently: each returns
+    # once its record is durable, and only then does the action go on
+    async def arecord(self, address: str, entry: LockEntry) -> None:
+        await self.arecord_many({address: entry})
+
+    async def arecord_many(self, entries: dict[str, LockEntry]) -> None:
+        if entries:
+            await self._commit(self._set(entries))
+
+    async def aforget(self, address: str) -> None:
+        assert self.state is not None
+        if self.state.assets.pop(address, None) is not None:
+            await self._commit({"forget": [address]})
+
+    def _set(self, entries: dict[str, LockEntry]) -> dict:
+        assert self.state is not None
+        self.state.assets.update(entries)
+        return {"set": {a: e.model_dump(mode="json") for a, e in entries.items()}}

@@ -1,0 +1,60 @@
+"""Group commit: concurrent callers share one blocking flush (a write and an
+fsync), run in a worker thread so the event loop keeps serving requests.
+
+An apply runs several actions at once; each must be durable (its journal
+line fsynced, its copied file's folder entry synced) before it goes on.
+One fsync per caller on the event loop thread serialised them all behind
+the disk: with 4 uploads in flight, every completion waited for the fsyncs
+of the others. Here a caller hands its item over and waits; the first
+caller starts a flush of everything pending, and callers that arrive while
+it runs are flushed together by the next one. A caller returns only once
+a flush that *started after* it handed its item over has finished, so the
+guarantee per caller is exactly that of its own fsync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class GroupCommit(Generic[T]):
+    """`await commit(item)` returns once `flush(items)` ran, in a thread, on a
+    batch holding `item`; batches are flushed one at a time, in the order the
+    items were handed over. A flush that raises fails every caller of its
+    batch (with the same exception); the next batch is tried afresh."""
+
+    def __init__(self, flush: Callable[[list[T]], None]) -> None:
+        self._flush = flush
+        self._pending: list[tuple[T, asyncio.Future[None]]] = []
+        self._worker: asyncio.Task[None] | None = None
+
+    async def commit(self, item: T) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, done))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain())
+        # shielded: a cancelled caller must not cancel the flush others wait on
+        await asyncio.shield(done)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await asyncio.to_thread(self._flush, [item for item, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - handed to every caller of the batch
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+    async def wait_idle(self) -> None:
+        """Until nothing is pending or being flushed."""
+        while self._worker is not None and not self._worker.done():
+            await asyncio.shield(self._worker)
