@@ -4,11 +4,18 @@ or the quickstart's build dir. No account, no network.
 Files are `<name>.<ext>` (ext from the sniffed format); the remote id is the
 file name. Descriptions live in `.reconciler-index.json` in the folder,
 because a sounds folder has nowhere else to keep them.
+
+A copy is durable before apply records it: the file is fsynced before its
+rename, and the folder after it. The copies of concurrent actions run in
+worker threads (their fsyncs overlap), and the folder's fsync is shared by
+the renames that completed together (group commit).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -22,6 +29,7 @@ from reconciler.atomic import atomic_write, remove_stale_temps
 from reconciler.audio import NotAudioError, inspect_bytes, sha256_bytes, sniff_format
 from reconciler.documents import parse_json
 from reconciler.errors import ConfigError, NotFoundError, ProviderError, RemoteConflictError
+from reconciler.groupcommit import GroupCommit
 from reconciler.inputs import MAX_AUDIO_BYTES, InputError, os_reason, read_file, real_path
 from reconciler.model import DesiredAsset, RemoteAsset
 from reconciler.providers.base import Capabilities, Provider
@@ -64,8 +72,28 @@ class DirectoryProvider(Provider):
 
     settings: DirectorySettings
 
-    @property
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._folder_sync: GroupCommit[None] = GroupCommit(lambda _: self._fsync_root())
+
+    def _fsync_root(self) -> None:
+        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    async def _sync_folder(self, operation: str) -> None:
+        """The folder's entries (a rename, a new file) on disk; concurrent
+        callers share one fsync."""
+        try:
+            await self._folder_sync.commit(None)
+        except OSError as exc:
+            raise self._error(exc, operation) from None
+
+    @functools.cached_property
     def root(self) -> Path:
+        # resolved once: every operation names files under it (a realpath is an lstat per component)
         return real_path(self.base_dir / self.settings.path)
 
     @property
@@ -107,6 +135,8 @@ class DirectoryProvider(Provider):
 
     def _set_description(self, filename: str, description: str | None) -> None:
         index = self._read_index()
+        if index.get(filename) == (description or None):
+            return  # already so: no rewrite (a folder of files without descriptions never gets one)
         if description:
             index[filename] = description
         else:
@@ -199,6 +229,17 @@ class DirectoryProvider(Provider):
 
     async def create(self, asset: DesiredAsset, data: bytes, *, name: str | None = None) -> RemoteAsset:
         filename = self._filename(asset, name or asset.name)
+        remote = await asyncio.to_thread(self._create_file, asset, filename, data)
+        try:
+            self._set_description(filename, asset.description)
+        except OSError as exc:
+            raise self._error(exc, "create") from None
+        await self._sync_folder("create")
+        log.info("%s: create %s (%d bytes)", self.label, filename, len(data))
+        return remote
+
+    def _create_file(self, asset: DesiredAsset, filename: str, data: bytes) -> RemoteAsset:
+        """In a worker thread: the copy, fsynced and renamed into place."""
         target = self.root / filename
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -210,26 +251,34 @@ class DirectoryProvider(Provider):
                     address=asset.address,
                 )
             atomic_write(target, data)
-            self._set_description(filename, asset.description)
         except OSError as exc:
             raise self._error(exc, "create") from None
-        log.info("%s: create %s (%d bytes)", self.label, filename, len(data))
         return self._remote(filename, data, asset.description)
 
     async def overwrite(self, remote_id: str, asset: DesiredAsset, data: bytes) -> RemoteAsset:
         filename = self._filename(asset, asset.name)
+        remote = await asyncio.to_thread(self._overwrite_file, remote_id, asset, filename, data)
+        try:
+            if filename != remote_id:
+                self._set_description(remote_id, None)
+            self._set_description(filename, asset.description)
+        except OSError as exc:
+            raise self._error(exc, "overwrite") from None
+        await self._sync_folder("overwrite")
+        moved = f" (was {remote_id})" if filename != remote_id else ""
+        log.info("%s: overwrite %s%s (%d bytes)", self.label, filename, moved, len(data))
+        return remote
+
+    def _overwrite_file(self, remote_id: str, asset: DesiredAsset, filename: str, data: bytes) -> RemoteAsset:
+        """In a worker thread: the new copy in place of the old one."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             atomic_write(self.root / filename, data)
             if filename != remote_id:  # the format changed, so the extension did too
                 with contextlib.suppress(FileNotFoundError):
                     (self.root / remote_id).unlink()
-                self._set_description(remote_id, None)
-            self._set_description(filename, asset.description)
         except OSError as exc:
             raise self._error(exc, "overwrite") from None
-        moved = f" (was {remote_id})" if filename != remote_id else ""
-        log.info("%s: overwrite %s%s (%d bytes)", self.label, filename, moved, len(data))
         return self._remote(filename, data, asset.description)
 
     async def update(self, remote_id: str, *, name: str, description: str) -> RemoteAsset:
@@ -252,6 +301,8 @@ class DirectoryProvider(Provider):
             raise self._error(exc, "update", NotFoundError) from None
         except OSError as exc:
             raise self._error(exc, "update") from None
+        if filename != remote_id:
+            await self._sync_folder("update")  # the rename, before apply records it
         renamed = f" -> {filename}" if filename != remote_id else ""
         log.info("%s: update %s%s (description %r)", self.label, remote_id, renamed, description)
         return self._remote(filename, data, description)
