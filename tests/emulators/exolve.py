@@ -59,6 +59,43 @@ APPLICATION_ID = 4711
 DEFAULT_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJhcHAiOiJlbXVsYXRvciJ9.ZW11bGF0b3Itc2lnbmF0dXJlLTAxMjM0NTY3"
 
 
+class _Records(dict):
+    """resource_id -> MediaRecord, with an index by name kept up to date: the
+    uniqueness check of every upload was a scan of all records, which made
+    an apply of 10,000 creates quadratic in the emulator, not in the client."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_name: dict[str, set[int]] = {}
+
+    def ids_named(self, name: str) -> set[int]:
+        return self._by_name.get(name, set())
+
+    def __setitem__(self, rid: int, record: MediaRecord) -> None:
+        if rid in self:
+            self._unindex(rid)
+        super().__setitem__(rid, record)
+        self._by_name.setdefault(record.name, set()).add(rid)
+
+    def __delitem__(self, rid: int) -> None:
+        self._unindex(rid)
+        super().__delitem__(rid)
+
+    def _unindex(self, rid: int) -> None:
+        ids = self._by_name.get(self[rid].name)
+        if ids is not None:
+            ids.discard(rid)
+            if not ids:
+                del self._by_name[self[rid].name]
+
+    def pop(self, *args):  # noqa: D102 - only through __delitem__'s bookkeeping
+        raise NotImplementedError("delete with `del records[rid]`")
+
+    def clear(self) -> None:
+        super().clear()
+        self._by_name.clear()
+
+
 class ApiError(Exception):
     def __init__(self, status: int, message: str) -> None:
         self.status = status
@@ -166,7 +203,7 @@ class ExolveEmulator(Emulator):
         self.page_cap = page_cap
         # seconds one API method waits before it is handled, e.g. {"Delete": 0.3}
         self.slow: dict[str, float] = {}
-        self.records: dict[int, MediaRecord] = {}
+        self.records: dict[int, MediaRecord] = _Records()
         self._resource_ids = itertools.count(152817)
         self._file_ids = itertools.count(1931072746905665536, 7919)
         self._last_ns = 0
@@ -240,7 +277,8 @@ class ExolveEmulator(Emulator):
         return record
 
     def _name_taken(self, name: str, *, other_than: int | None = None) -> bool:
-        return any(r.name == name and r.resource_id != other_than for r in self.records.values())
+        assert isinstance(self.records, _Records)
+        return any(rid != other_than for rid in self.records.ids_named(name))
 
     # --- the API --------------------------------------------------------------------
     def upload(self, body: dict[str, Any]) -> dict[str, Any]:
