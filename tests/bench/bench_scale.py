@@ -72,6 +72,7 @@ TOKEN_ENV = {
     "wolkvox": "WOLKVOX_TOKEN", "loccus": "LOCCUS_API_KEY",
 }
 ROWS: list[tuple[str, str, str, str]] = []
+LAST_CPU = [0.0]  # user + sys seconds of the last child: the machine is shared, wall time is noisy
 
 
 # --- measuring ------------------------------------------------------------------
@@ -123,6 +124,7 @@ def run(argv: list[str], env: dict[str, str], *, ok: tuple[int, ...] = (0, 2),
         proc = subprocess.Popen(command, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - started
+        LAST_CPU[0] = usage.ru_utime + usage.ru_stime
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
@@ -384,7 +386,7 @@ def latency_rows(creates: int, latency: float) -> None:
                     floor = math.ceil(creates / conc) * latency
                     label = f"apply {creates:,} creates on exolve, {latency * 1000:.0f} ms, {conc} in flight"
                 row(label, elapsed, floor, note=f"{len(em.requests)} requests, {uploads} POST, "
-                    f"max {em.max_in_flight} in flight")
+                    f"max {em.max_in_flight} in flight; child CPU {LAST_CPU[0]:.2f} s")
 
 
 def directory_row(count: int) -> None:
@@ -400,6 +402,7 @@ def directory_row(count: int) -> None:
         config.write_text('[providers.local]\ntype = "directory"\npath = "remote"\n'
                           '[[providers.local.glob]]\npattern = "audio/*.wav"\n')
         elapsed, _, _ = reconciler(config, env_for(), "apply", "--auto-approve")
+        cpu = LAST_CPU[0]
         copy_dir = root / "copy"
         copy_dir.mkdir()
         started = time.perf_counter()
@@ -409,7 +412,8 @@ def directory_row(count: int) -> None:
                 fh.flush()
                 os.fsync(fh.fileno())
         floor = time.perf_counter() - started
-        row(f"apply {count:,} files on directory", elapsed, floor, note="floor: copy + fsync each file")
+        row(f"apply {count:,} files on directory", elapsed, floor,
+            note=f"floor: copy + fsync each file; child CPU {cpu:.2f} s")
 
 
 def rss_rows(counts: list[int], base_rss: float) -> None:
