@@ -98,6 +98,11 @@ class ClipCounter:
         if block.shape[0] == 0:
             return
         at_full = np.abs(block.reshape(block.shape[0], -1)) >= self.threshold
+        if not at_full.any():
+            # the usual block: no run ends, starts or goes on here (the carried
+            # samples are cut off from the next block by these)
+            self._tail[:] = False
+            return
         joined = np.concatenate((self._tail, at_full))
         r, n = self.run, joined.shape[0]
         # a run is counted at its r-th sample: the r samples ending there are at
@@ -224,9 +229,11 @@ def _read_blocks(handle: Any, counter: ClipCounter, block: int, piece: int) -> t
     import numpy as np
     import soundfile as sf
 
-    size = -(-block // piece) * piece
-    buffer = np.empty((size, max(int(handle.channels), 1)), dtype=np.float64)
     frames, remaining = 0, max(int(handle.frames), 0)  # what read() would ask for, as decode.py's reads
+    # a short file gets a buffer of its size (most prompts are a few seconds)
+    piece = min(piece, max(remaining, 1))
+    size = -(-min(block, max(remaining, 1)) // piece) * piece
+    buffer = np.empty((size, max(int(handle.channels), 1)), dtype=np.float64)
     error: Exception | None = None
     while remaining > 0 and error is None:
         filled = 0
