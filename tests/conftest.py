@@ -33,6 +33,18 @@ def make_mp3_frame_stream(frames: int = 20) -> bytes:
     return (header + b"\x00" * (frame_len - 4)) * frames
 
 
+def pytest_addoption(parser, pluginmanager):
+    """pyproject's addopts pass `-n auto` to pytest-xdist; with the plugin
+    disabled (`pytest -p no:xdist`) accept and ignore it, so the suite still
+    runs, in one process."""
+    if not pluginmanager.has_plugin("xdist"):
+        group = parser.getgroup("xdist", "pytest-xdist (disabled)")
+        # _addoption: a lowercase short option is reserved to pytest and its plugins, as -n is
+        group._addoption("-n", "--numprocesses", dest="numprocesses", default=None,
+                         help="ignored: pytest-xdist is disabled")
+        group.addoption("--dist", dest="dist", default="no", help="ignored: pytest-xdist is disabled")
+
+
 @pytest.fixture
 def wav():
     return make_wav

@@ -180,8 +180,14 @@ class Env:
 # runs, without paying the interpreter's start and imports per kill trial.
 _FORKS = multiprocessing.get_context("forkserver")
 _FORKS.set_forkserver_preload([
+    # the test run's main script (pytest's), imported once here: otherwise each child would
+    # run it again (multiprocessing's "fix up main") and import pytest per kill trial
+    "__main__",
     "reconciler.cli", "reconciler.config", "reconciler.engine", "reconciler.saved_plan", "reconciler.render.text",
     "mutagen.aiff", "mutagen.mp3", "mutagen.wave",  # what reading audio imports (a name missing is skipped)
+    # the broken-audio gate's scan of each new master (numpy and libsndfile: ~0.1 s of CPU a run)
+    "numpy", "soundfile", "reconciler.audio.scan", "reconciler.measurements", "reconciler.renditions",
+    "reconciler.audiolint", "reconciler.audio.decode",
     *(f"reconciler.providers.{name}" for name in ("directory", "exolve", "loccus", "plusofon", "soniox", "wolkvox")),
 ])
 
