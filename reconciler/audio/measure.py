@@ -161,7 +161,12 @@ def _round(value: float | None) -> float | None:
 
 def measure_file(path: Path) -> Measurements:
     """Measure a file as it is: empty and truncated files are measured (and
-    flagged), AudioDecodeError when it cannot be decoded at all."""
+    flagged), AudioDecodeError when it cannot be decoded at all.
+
+    This holds the whole file's samples (and pyloudnorm a 48 kHz copy):
+    BS.1770's gating is over the whole programme and pyloudnorm takes it in
+    one array. Only the assets that opt into lint are measured, one at a time;
+    the broken-audio gate of every other asset streams (scan.py)."""
     from reconciler.audio.decode import decode_file
 
     decoded = decode_file(path, strict=False)
