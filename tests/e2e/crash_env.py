@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import runpy
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -192,34 +194,40 @@ _FORKS.set_forkserver_preload([
 ])
 
 
-def _main(args: list[str], env: dict[str, str], cwd: str, output: str) -> None:
+def _main(args: list[str], env: dict[str, str], cwd: str, stdout: str, stderr: str) -> None:
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(env)
-    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
+    for fd, path in ((1, stdout), (2, stderr)):
+        os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644), fd)
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - the process's own stdout
     sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
-    from reconciler.cli import cli
+    sys.argv = ["reconciler", *args]
 
     code: object = 0
-    try:
-        cli.main(args, prog_name="reconciler")
+    try:  # what `python -m reconciler ARGS` runs: reconciler/__main__.py
+        runpy.run_module("reconciler", run_name="__main__", alter_sys=True)
     except SystemExit as exc:
         code = exc.code
+    if code is not None and not isinstance(code, int):  # sys.exit("message"), as the interpreter does
+        print(code, file=sys.stderr)
+        code = 1
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(code if isinstance(code, int) else 1)
+    os._exit(code or 0)
 
 
 class Run:
     """One CLI run in its own process: `pid`, `wait()` -> exit code (negative:
-    the signal that killed it), `output` (stdout and stderr)."""
+    the signal that killed it), `output` (stdout and stderr, interleaved), or
+    with `split=True` `stdout` and `stderr` apart."""
 
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path, *, split: bool = False) -> None:
         self._output = cwd.parent / f"{cwd.name}-run-{id(self)}.out"
-        self.process = _FORKS.Process(target=_main, args=(args, env, str(cwd), str(self._output)))
+        self._stderr = cwd.parent / f"{cwd.name}-run-{id(self)}.err" if split else self._output
+        for path in {self._output, self._stderr}:
+            path.write_bytes(b"")
+        self.process = _FORKS.Process(target=_main, args=(args, env, str(cwd), str(self._output), str(self._stderr)))
         self.process.start()
         self.pid = self.process.pid
 
@@ -231,8 +239,31 @@ class Run:
             raise TimeoutError("the reconciler run did not end")
         return self.process.exitcode
 
+    def _take(self, path: Path) -> str:
+        text = path.read_text(errors="replace") if path.exists() else ""
+        path.unlink(missing_ok=True)
+        return text
+
+    @property
+    def stdout(self) -> str:
+        return self._take(self._output)
+
+    @property
+    def stderr(self) -> str:
+        return self._take(self._stderr)
+
     @property
     def output(self) -> str:
-        text = self._output.read_text() if self._output.exists() else ""
-        self._output.unlink(missing_ok=True)
-        return text
+        return self._take(self._output)
+
+
+def run_process(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`python -m reconciler ARGV` as `subprocess.run(..., capture_output=True,
+    text=True, timeout=...)` answers it, in a process forked from the server
+    above (env is the whole environment, as subprocess's env= is)."""
+    run = Run(argv, env, cwd, split=True)
+    try:
+        code = run.wait(timeout)
+    except TimeoutError:
+        raise subprocess.TimeoutExpired(["reconciler", *argv], timeout, run.stdout, run.stderr) from None
+    return subprocess.CompletedProcess(["reconciler", *argv], code, run.stdout, run.stderr)

@@ -1,4 +1,4 @@
-"""Crash safety with a real process: `python -m reconciler apply` is SIGKILLed
+"""Crash safety with a real process: `reconciler apply` is SIGKILLed
 between two actions, or between a remote action and its lockfile record (the
 RECONCILER_TEST_KILL_AT hook in reconciler/lockstore.py), and the next apply
 must finish the job: no duplicate, no lost record, then "No changes".
@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pytest
 from reconciler.lockfile import read_lockfile
 from reconciler.lockstore import TEST_KILL_ENV
 from tests.conftest import make_wav
+from tests.e2e.crash_env import run_process
 
 AUDIO = {name: make_wav(0.1, seed=i) for i, name in enumerate(
     ["alpha", "bravo", "charlie", "charlie2", "delta", "echo", "foxtrot"])}
@@ -62,10 +62,8 @@ def reconciler(workspace, *args: str, kill_at: str | None = None) -> subprocess.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     if kill_at:
         env[TEST_KILL_ENV] = kill_at
-    return subprocess.run(
-        [sys.executable, "-m", "reconciler", *args, "-c", str(workspace.config)],
-        capture_output=True, text=True, env=env, cwd=workspace.root, timeout=60, check=False,
-    )
+    # a process of its own, forked from a server that imported reconciler once (crash_env)
+    return run_process([*args, "-c", str(workspace.config)], env, workspace.root, timeout=60)
 
 
 @pytest.fixture

@@ -1,4 +1,7 @@
-"""Hand-made hostile inputs, through the real `python -m reconciler` process.
+"""Hand-made hostile inputs, through a real `reconciler` process: what
+`python -m reconciler` runs, in a process of its own forked from a server that
+imported reconciler once (tests/e2e/crash_env.py; the read-only-mount cases
+start the interpreter itself under unshare).
 
 Each case builds a workspace that has been applied once (so there is a real
 lockfile to protect), makes one thing hostile — the config's bytes, a path
@@ -23,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_wav
+from tests.e2e.crash_env import run_process
 
 TIMEOUT = 120  # seconds: generous for a loaded CI machine (the audio stack imports slowly); a hang still fails
 
@@ -63,12 +67,12 @@ def run(ws: Workspace, args: list[str], *, env: dict[str, str] | None = None) ->
     cmd = [sys.executable, "-m", "reconciler", *args]
     full_env = {**os.environ, "NO_COLOR": "1", **ws.env, **(env or {})}
     if ws.readonly is None:
-        return subprocess.run(cmd, cwd=ws.root, capture_output=True, text=True, timeout=TIMEOUT, env=full_env)
+        return run_process(args, full_env, ws.root, TIMEOUT)
     if os.geteuid() != 0:
         mode = ws.readonly.stat().st_mode
         ws.readonly.chmod(0o555)
         try:
-            return subprocess.run(cmd, cwd=ws.root, capture_output=True, text=True, timeout=TIMEOUT, env=full_env)
+            return run_process(args, full_env, ws.root, TIMEOUT)
         finally:
             ws.readonly.chmod(mode)
     # root ignores permissions: mount the folder read-only in a private mount
