@@ -126,7 +126,7 @@ def main() -> None:
         print("-- parse (bytes -> dict; every result compared with tomllib's)")
         parsers: list[tuple[str, Callable[[], Any] | None, str]] = [
             ("tomllib.loads (standard library, pure Python)", lambda: tomllib.loads(raw.decode()), ""),
-            ("parse_toml (tomllib + pre-scan + string checks: today)", lambda: parse_toml(raw), ""),
+            ("parse_toml (tomllib + pre-scan + string check)", lambda: parse_toml(raw), ""),
         ]
         for module, label, call in (
             ("tomli", "tomli.loads (mypyc-compiled wheel)", "loads"),
@@ -153,7 +153,7 @@ def main() -> None:
 
         print("-- validate (dict -> Lockfile: 10,000 LockEntry models)")
         entries = TypeAdapter(dict[str, LockEntry])
-        row("Lockfile.model_validate(dict) (today)", cpu(lambda: Lockfile.model_validate(data), runs), floor)
+        row("Lockfile.model_validate(dict)", cpu(lambda: Lockfile.model_validate(data), runs), floor)
         row("TypeAdapter(dict[str, LockEntry]).validate_python(assets)",
             cpu(lambda: entries.validate_python(data["assets"]), runs), floor)
         row("Lockfile.model_validate_json(JSON bytes): parse + validate",
@@ -167,7 +167,7 @@ def main() -> None:
         def before() -> Lockfile:  # the load path before rtoml and the parse cache
             return Lockfile.model_validate(parse_toml(path.read_bytes()))
 
-        row("parse_toml + Lockfile.model_validate (the load path before)", cpu(before, runs), floor)
+        row("parse_toml + model_validate (the load path before rtoml, cache)", cpu(before, runs), floor)
         cache = optional("reconciler.lockcache")
         if cache is None:
             row("read_lockfile", cpu(lambda: read_lockfile(path), runs), floor, "no reconciler.lockcache")
