@@ -34,19 +34,32 @@ def test_format_duration():
     assert [format_duration(s) for s in (0, 0.25, 10, 90, 300, 3661)] == ["0s", "250ms", "10s", "1m30s", "5m", "1h1m1s"]
 
 
-def hold_for(lock_path: str, seconds: float) -> threading.Thread:
-    """Another holder of the lockfile's OS lock, releasing it after `seconds`."""
-    taken = threading.Event()
+class Holder:
+    """Another holder of the lockfile's OS lock: `join()` waits until it let go."""
+
+    def __init__(self, thread: threading.Thread, released: threading.Event) -> None:
+        self.thread, self.released = thread, released
+
+    def release(self) -> None:
+        self.released.set()
+
+    def join(self) -> None:
+        self.thread.join()
+
+
+def hold_for(lock_path: str, seconds: float) -> Holder:
+    """Hold the lockfile's OS lock for `seconds`, or until `release()`d."""
+    taken, released = threading.Event(), threading.Event()
 
     def run() -> None:
         with filelock.FileLock(lock_path).acquire(timeout=0):
             taken.set()
-            time.sleep(seconds)
+            released.wait(seconds)
 
     t = threading.Thread(target=run)
     t.start()
     assert taken.wait(5)
-    return t
+    return Holder(t, released)
 
 
 COMMANDS = {
@@ -83,7 +96,7 @@ def test_default_fails_at_once_and_a_short_timeout_fails_after_waiting(three, na
     if name == "import":
         three.cli("state rm", "ivr.goodbye")
     before = three.lock.read_bytes()
-    holder = hold_for(str(three.lock) + ".lck", 3)
+    holder = hold_for(str(three.lock) + ".lck", 60)  # held until both commands have failed
     try:
         started = time.monotonic()
         code, _, err = three.cli(command, *args)
@@ -94,6 +107,7 @@ def test_default_fails_at_once_and_a_short_timeout_fails_after_waiting(three, na
         assert code == 1
         assert "still held by another reconciler process after waiting 300ms (--lock-timeout)" in err
     finally:
+        holder.release()
         holder.join()
     assert three.lock.read_bytes() == before
 

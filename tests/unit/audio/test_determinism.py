@@ -44,7 +44,11 @@ def test_renders_are_byte_identical_across_processes(tmp_path, master_format):
     x[:, 1] += 0.01 * rng.standard_normal(x.shape[0])  # not a pure tone: codecs have work to do
     master = write(tmp_path / f"m.{master_format}", x, 48000, master_format)
     args = [sys.executable, "-c", SCRIPT, str(master), json.dumps(RECIPES)]
-    runs = [json.loads(subprocess.run(args, capture_output=True, text=True, check=True).stdout) for _ in range(2)]
+    # the two processes side by side (each pays the audio stack's import, most of its time)
+    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outputs]
+    runs = [json.loads(out) for out, _ in outputs]
     assert runs[0] == runs[1]
     assert len({sha for sha, _ in runs[0].values()}) == len(RECIPES)  # and they are different renditions
     # the bytes hashed in the subprocesses are the bytes this process renders too
