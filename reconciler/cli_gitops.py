@@ -1,7 +1,7 @@
 """The GitOps commands: `drift`, `import`, `state ...`, `output`, `schema`.
 
-Registered on the `cli` group from `reconciler.cli` (which imports this module
-at its end). Thin like every command: parse, call one function, render, pick
+Registered on the `cli` group from `reconciler.cli` when a command is first
+looked up (`cli.COMMANDS`). Thin like every command: parse, call one function, render, pick
 the exit code. The logic is in `drift`, `state_ops` and `schema`.
 """
 
@@ -15,8 +15,8 @@ import click
 from reconciler import drift as drift_mod
 from reconciler import schema as schema_mod
 from reconciler import state_ops
-from reconciler.cli import (
-    cli,
+from reconciler.cli import cli
+from reconciler.cli_options import (
     common_options,
     echo,
     format_options,

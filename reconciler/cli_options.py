@@ -1,6 +1,9 @@
-"""The global options, defined once: `-c/--config`, `-v/--verbose`, `--debug`,
-`--no-color`, accepted both before the command name (`reconciler --no-color
-plan`) and on every command (`reconciler plan --no-color`).
+"""The options, each defined once. The global ones (`-c/--config`,
+`-v/--verbose`, `--debug`, `--no-color`) are accepted both before the command
+name (`reconciler --no-color plan`) and on every command (`reconciler plan
+--no-color`); the options several commands share (`--target`,
+`--verify-content`, `--lock-timeout`, `--force`, `--format`/`--json`,
+`--no-step-summary`) follow, with the output they print.
 
 Both positions are the same click options: the group stores what it was given
 in the click context (`Invocation`), and each command merges its own on top
@@ -24,6 +27,8 @@ from pathlib import Path
 import click
 
 from reconciler.defaults import DEFAULT_CONFIG
+from reconciler.durations import format_duration, parse_duration
+from reconciler.step_summary import append_step_summary
 
 # the HTTP library's own loggers: one line per request at INFO, which would
 # repeat our own line (`reconciler.providers.http`); shown only from -vv
@@ -148,3 +153,78 @@ def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
     from reconciler.render.printable import printable_lines
 
     click.echo(printable_lines(with_config(text), keep_colour=True), err=err, nl=nl)
+
+
+# --- options several commands share ------------------------------------------------
+target_option = click.option(
+    "--target", "targets", multiple=True, metavar="ADDRESS",
+    help="Limit to this address (repeatable; 'instance.*' matches an instance).",
+)
+verify_option = click.option(
+    "--verify-content", is_flag=True,
+    help="Download recorded assets where the provider allows and compare their sha256.",
+)
+class Duration(click.ParamType):
+    """A Terraform-style duration (0s, 10s, 5m, 1m30s), as seconds."""
+
+    name = "duration"
+
+    def convert(self, value, param, ctx) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+lock_timeout_option = click.option(
+    "--lock-timeout", type=Duration(), default="0s", show_default=True, metavar="DURATION",
+    help="Wait this long for a lockfile held by another apply or state command (e.g. 10s, 5m) "
+    "instead of failing at once.",
+)
+
+
+def waiting_message(path: Path, timeout: float) -> None:
+    """Printed when the lockfile is held and --lock-timeout lets the command wait."""
+    click.echo(
+        f"The lockfile {path} is held by another reconciler process; waiting up to "
+        f"{format_duration(timeout)} for it (--lock-timeout)...",
+        err=True,
+    )
+
+
+force_option = click.option(
+    "--force", is_flag=True,
+    help="Go past the mass-delete guard (max_delete_percent / max_deletes); protect still holds.",
+)
+
+
+def format_options(func):
+    """--format text|json|markdown, and --json as its short form."""
+
+    @click.option(
+        "--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text",
+        show_default=True, help="text (like Terraform), json (versioned schema) or markdown (a PR comment).",
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Short for --format json.")
+    @functools.wraps(func)
+    def wrapper(*args, output_format: str, as_json: bool, **kwargs):
+        return func(*args, output_format="json" if as_json else output_format, **kwargs)
+
+    return wrapper
+
+
+step_summary_option = click.option(
+    "--no-step-summary", is_flag=True,
+    help="Do not append the Markdown report to $GITHUB_STEP_SUMMARY (GitHub Actions' job summary).",
+)
+
+
+def write_step_summary(no_step_summary: bool, render) -> None:
+    """The Markdown report into the job summary when running on GitHub Actions."""
+    if no_step_summary:
+        return
+    warning = append_step_summary(render)
+    if warning:
+        click.echo(f"Warning: {warning}", err=True)

@@ -1,8 +1,8 @@
 """The team commands: `compare A B` and `show PLAN_FILE`.
 
-Registered on the `cli` group from `reconciler.cli` (imported at its end).
-Thin: parse, call one function, render, pick the exit code. The logic is in
-`environments` and `saved_plan`.
+Registered on the `cli` group from `reconciler.cli` when a command is first
+looked up (`cli.COMMANDS`). Thin: parse, call one function, render, pick the
+exit code. The logic is in `environments` and `saved_plan`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 
 from reconciler import environments
-from reconciler.cli import cli, common_options, echo, render_plan, use_color
+from reconciler.cli import cli, render_plan
+from reconciler.cli_options import common_options, echo, use_color
 from reconciler.render.compare import (
     render_compare_json,
     render_compare_markdown,

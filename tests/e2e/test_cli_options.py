@@ -25,7 +25,9 @@ GLOBAL = {"config", "verbose", "debug", "no_color"}
 
 
 def all_commands(group: click.Group = cli_group, prefix: tuple[str, ...] = ()):
-    for name, command in group.commands.items():
+    ctx = click.Context(group, info_name="reconciler")
+    for name in group.list_commands(ctx):  # the command modules register theirs when listed
+        command = group.get_command(ctx, name)
         yield (*prefix, name), command
         if isinstance(command, click.Group):
             yield from all_commands(command, (*prefix, name))

@@ -91,4 +91,4 @@ def test_the_quickstart_plan_with_warm_caches_loads_no_audio_stack_no_http_no_ap
 def test_every_command_is_still_registered():
     code, modules = loaded("--help")
     assert code == 0
-    assert {"reconciler.cli_gitops", "reconciler.cli_team"} <= modules
+    assert {"reconciler.cli_apply", "reconciler.cli_setup", "reconciler.cli_gitops", "reconciler.cli_team"} <= modules
