@@ -8,6 +8,7 @@ from reconciler.audio.recipe import (
     FORMAT_ENCODINGS,
     AudioSettings,
     Recipe,
+    dist_version,
     encoder_versions,
     recipe_identity,
     recipe_key,
@@ -113,3 +114,10 @@ def test_identity_names_the_encoders_but_the_key_does_not():
     for part in ("libsndfile-", "soxr-", "pyloudnorm-", "render-"):
         assert part in versions
         assert part not in identity["key"]
+
+
+@pytest.mark.parametrize("dist", ["soxr", "pyloudnorm", "numpy", "scipy", "pydantic"])
+def test_dist_version_reads_the_same_version_as_importlib_metadata(dist):
+    from importlib.metadata import version
+
+    assert dist_version(dist) == version(dist)
