@@ -9,6 +9,7 @@ asset's key.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ def build_asset(
         return DesiredAsset(**common, sha256=identity, size=0)
     if spec.file is None:  # library.split_overrides lets none through; a guard for new callers
         raise ConfigError(f"{where}: required key 'file' is missing", file=file)
-    path = real_path(base / spec.file, folders)  # folders: resolved once per load (real_path)
+    path = real_path(os.path.join(base, spec.file), folders)  # folders: resolved once per load (real_path)
     if not read_audio:
         return DesiredAsset(**common, file=path, sha256="", size=0, content_known=False)
     sha, size, info = _read_asset_file(path, where, file, reads.get(path) if reads is not None else None)

@@ -23,7 +23,7 @@ from reconciler.defaults import DEFAULT_CONFIG, DEFAULT_LOCKFILE  # noqa: E402, 
 from reconciler.digests import DigestCache, Facts, read_many
 from reconciler.documents import parse_toml
 from reconciler.errors import ConfigError
-from reconciler.inputs import MAX_CONFIG_BYTES, InputError, read_file, real_path
+from reconciler.inputs import MAX_CONFIG_BYTES, InputError, read_file, real_path, relative_to
 from reconciler.model import Desired, DesiredAsset, DesiredInstance
 from reconciler.overlap import check_overlaps
 from reconciler.providers import PROVIDERS, Provider
@@ -165,7 +165,7 @@ def _expand_assets(
                     file=file,
                 )
             # relpath, not relative_to: a pattern may reach outside the config's folder
-            fields = {"file": os.path.relpath(path, base), "description": g.description, "protect": g.protect}
+            fields = {"file": relative_to(path, base), "description": g.description, "protect": g.protect}
             fields |= {k: getattr(g, k) for k in ("audio", "lint") if getattr(g, k) is not None}
             try:
                 spec = spec_model.model_validate(fields)
@@ -245,7 +245,7 @@ def load_config(config_path: Path, *, read_audio: bool = True) -> Desired:
         warnings: list[str] = []
         specs = {**carried, **own}
         if read_audio:  # every file of the instance at once, on threads (and from the stat cache)
-            wanted = [real_path(base / spec.file, folders) for _, spec in specs.values()
+            wanted = [real_path(os.path.join(base, spec.file), folders) for _, spec in specs.values()
                       if spec.file is not None and spec.content_identity() is None]
             reads.update(read_many([p for p in wanted if p not in reads], cache))
         for key, (where, spec) in specs.items():

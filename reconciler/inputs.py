@@ -172,20 +172,49 @@ def real_path(path: Path | str, folders: dict[str, str] | None = None) -> Path:
     (Path.resolve raises RuntimeError on one in Python 3.11), and the read
     that follows reports it as a loop.
 
-    `folders`: resolved folders to reuse, for one pass over many files (a
-    config of 10,000 assets): realpath lstats every component of every path
+    `folders`: what this pass resolved already, for one pass over many files
+    (a config of 10,000 assets): realpath lstats every component of every path
     in Python; a file whose own name is no symlink resolves to its resolved
     folder plus its name, exactly what realpath would find, for one lstat."""
     if folders is None:
         return Path(os.path.realpath(path))
-    text = os.fspath(path)
+    return Path(real_path_text(os.fspath(path), folders))
+
+
+def real_path_text(text: str, folders: dict[str, str]) -> str:
+    """`real_path` as a string (10,000 Path objects cost more than the lookups);
+    `folders` maps each path resolved in this pass, folder or file, to its answer."""
+    found = folders.get(text)
+    if found is not None:
+        return found
     head, tail = os.path.split(text)
-    if not head or tail in ("", ".", "..") or os.path.islink(text):
-        return Path(os.path.realpath(text))
-    real_head = folders.get(head)
-    if real_head is None:
-        real_head = folders[head] = os.path.realpath(head)
-    return Path(os.path.join(real_head, tail))
+    try:
+        # lstat succeeds only when every folder on the way exists: then the
+        # kernel walked the same folders realpath would (a missing folder
+        # followed by `..` is folded by realpath as text; leave that to it)
+        plain = bool(head) and tail not in ("", ".", "..") and not stat.S_ISLNK(os.lstat(text).st_mode)
+    except (OSError, ValueError):
+        plain = False
+    if not plain:
+        found = os.path.realpath(text)
+    else:
+        real_head = folders.get(head)
+        if real_head is None:
+            real_head = folders[head] = os.path.realpath(head)
+        found = os.path.join(real_head, tail)
+    folders[text] = found
+    return found
+
+
+def relative_to(path: Path | str, folder: Path | str) -> str:
+    """`os.path.relpath(path, folder)`, without its cost (two abspaths and a
+    split of each) where the answer is plain: a normalised absolute path
+    under a normalised absolute folder is its own tail."""
+    p, f = os.fspath(path), os.fspath(folder)
+    prefix = f if f.endswith(os.sep) else f + os.sep
+    if len(p) > len(prefix) and p.startswith(prefix) and os.path.isabs(f) and os.path.normpath(p) == p and os.path.normpath(f) == f:
+        return p[len(prefix):]
+    return os.path.relpath(p, f)
 
 
 def stat_regular(path: Path | str, *, limit: int) -> os.stat_result:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from reconciler.errors import ConfigError
-from reconciler.inputs import real_path
+from reconciler.inputs import real_path, real_path_text
 from reconciler.model import Desired
 from reconciler.providers.base import Provider
 
@@ -31,7 +31,8 @@ def _forms(path: Path, folders: dict[str, str] | None = None) -> set[str]:
     as strings: both are absolute and normalised, so "lies under" is a prefix
     test (for 10,000 files, Path objects and `.parents` cost more than the rest);
     normcase: compared as Path compares them (case-blind on Windows)."""
-    return {os.path.normcase(os.path.abspath(path)), os.path.normcase(real_path(path, folders))}
+    real = real_path_text(os.fspath(path), folders) if folders is not None else os.path.realpath(path)
+    return {os.path.normcase(os.path.abspath(path)), os.path.normcase(real)}
 
 
 def _inside(child: Path, folder: Path) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.inputs import real_path
+from reconciler.inputs import real_path, relative_to
 
 
 def tree(root: Path) -> None:
@@ -30,7 +30,7 @@ PARTS = ["audio", "en", "a.wav", "to-b.wav", "up", "linked", "other", "b.wav", "
          "dangling.wav", "loop1"]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(paths=st.lists(st.lists(st.sampled_from(PARTS), min_size=1, max_size=6), min_size=1, max_size=8))
 def test_reusing_resolved_folders_changes_no_answer(tmp_path, paths):
     root = tmp_path / "t"
@@ -49,3 +49,15 @@ def test_a_relative_path_resolves_against_the_working_folder(tmp_path, monkeypat
     folders: dict[str, str] = {}
     for text in ("linked/en/a.wav", "audio/en/to-b.wav", "a.wav", "audio/en/up/other/b.wav"):
         assert real_path(text, folders) == Path(os.path.realpath(text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(folder=st.lists(st.sampled_from(["a", "b", "..", ".", "", "a.b"]), max_size=4),
+       tail=st.lists(st.sampled_from(["a", "b", "..", ".", "", "x.wav"]), max_size=4),
+       absolute=st.booleans())
+def test_relative_to_is_relpath(folder, tail, absolute):
+    root = os.sep if absolute else ""
+    f = (root + os.path.join(*folder) if folder else root) or "."  # relpath refuses an empty path
+    p = os.path.join(f, *tail) if tail else f
+    assert relative_to(p, f) == os.path.relpath(p, f)
+    assert relative_to(Path(p), Path(f)) == os.path.relpath(Path(p), Path(f))
