@@ -15,12 +15,11 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from reconciler.audio import sha256_bytes
 from reconciler.errors import NotFoundError, PlanError, ProviderError, ReconcilerError
-from reconciler.inputs import MAX_AUDIO_BYTES, InputError, read_file
 from reconciler.lockfile import LockEntry, RecipeRecord, RenditionRecord, utc_now
 from reconciler.lockstore import LockfileStore
 from reconciler.model import Desired, DesiredAsset, RemoteAsset, is_content_hash
+from reconciler.payload import PLAN_AGAIN, Payload, PayloadChanged
 from reconciler.plan import Action, Change, Plan, ReplaceStrategy
 from reconciler.planning.landed import temporary_name
 from reconciler.providers.base import Provider
@@ -205,20 +204,23 @@ class Applier:
             raise PlanError(f"{change.address} is not declared in the config")
         return asset
 
-    def _read(self, asset: DesiredAsset) -> bytes:
+    def _read(self, asset: DesiredAsset, *, verify: bool = False) -> Payload:
+        """The asset's bytes as the provider will stream them: read as they are
+        sent and checked against the planned sha256 before the request is
+        complete (`verify`: read and check them now as well)."""
         if not is_content_hash(asset.sha256):
-            return b""  # file-less (AssetSpec.content_identity): create works from the spec
+            return Payload.of_bytes(b"")  # file-less (AssetSpec.content_identity): create works from the spec
         assert asset.file is not None
+        payload = Payload.of_file(asset.file, size=asset.size, sha256=asset.sha256)
         try:
-            data = read_file(asset.file, limit=MAX_AUDIO_BYTES)
-        except InputError as exc:
-            raise PlanError(f"audio file {asset.file} {exc.reason}") from None
-        if sha256_bytes(data) != asset.sha256:
-            raise PlanError(
-                f"{asset.file} changed after it was planned",
-                hint="Run `reconciler plan` again and review the new plan.",
-            )
-        return data
+            if verify:
+                for _ in payload.chunks():
+                    pass
+            else:
+                payload.check()
+        except PayloadChanged as exc:
+            raise PlanError(str(exc), hint=PLAN_AGAIN) from None
+        return payload
 
     async def _record(self, asset: DesiredAsset, remote: RemoteAsset, **kw) -> None:
         """Record in the lockfile; returns once the record is durable, so a step
@@ -316,7 +318,8 @@ class Applier:
 
     async def _replace(self, provider: Provider, change: Change) -> str:
         asset = self._asset(change)
-        data = self._read(asset)
+        # destroy-before-create deletes first: the bytes are checked before that
+        data = self._read(asset, verify=change.strategy is ReplaceStrategy.DESTROY_BEFORE_CREATE)
         old = change.remote_id
         assert old is not None
         strategy = change.strategy

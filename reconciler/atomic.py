@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from reconciler.inputs import check_write_target
@@ -39,8 +40,9 @@ def remove_stale_temps(folder: Path) -> list[str]:
     return removed
 
 
-def atomic_write(path: Path, data: bytes, *, fsync_dir: bool = False) -> None:
-    """Write `data` to a temp file beside `path`, fsync, rename over `path`.
+def atomic_write(path: Path, data: bytes | Iterable[bytes], *, fsync_dir: bool = False) -> None:
+    """Write `data` (bytes, or chunks of them) to a temp file beside `path`,
+    fsync, rename over `path`. An exception from the chunks leaves `path` as it was.
 
     The temp file gets the permissions a plain `open()` would (mkstemp makes
     0600, which a PBX reading a sounds folder, or a teammate, cannot read).
@@ -53,7 +55,8 @@ def atomic_write(path: Path, data: bytes, *, fsync_dir: bool = False) -> None:
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for chunk in (data,) if isinstance(data, bytes | bytearray | memoryview) else data:
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

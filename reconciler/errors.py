@@ -136,6 +136,12 @@ class TransportError(ProviderError):
     retryable = True
 
 
+class SourceChangedError(ProviderError):
+    """The file of an upload changed (or went) since it was planned: the
+    request was cut short before its body was complete, so nothing was
+    stored, and nothing is recorded under the planned digest."""
+
+
 class OutcomeUnknownError(ProviderError):
     """A non-idempotent request was sent and its answer was lost. `landed`:
     the service did confirm it, only what it made is not known yet (its id, to

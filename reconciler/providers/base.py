@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from reconciler.errors import AuthError, BadRequestError, OutcomeUnknownError, ProviderError
 from reconciler.model import DesiredAsset, RemoteAsset
+from reconciler.payload import Payload
 from reconciler.providers.settings import ProviderSettings
 
 ALL_FORMATS = frozenset({"wav", "mp3", "ogg", "flac", "aiff", "au"})
@@ -195,12 +196,15 @@ class Provider(ABC):
         """Every asset on the instance, all pages."""
 
     @abstractmethod
-    async def create(self, asset: DesiredAsset, data: bytes, *, name: str | None = None) -> RemoteAsset:
+    async def create(self, asset: DesiredAsset, data: bytes | Payload, *, name: str | None = None) -> RemoteAsset:
         """Upload `data` as a new asset named `name` (default: asset.name).
-        Raises OutcomeUnknownError when the request was sent but the answer lost."""
+        The applier passes a file `Payload`, to be streamed as it is sent
+        (`reconciler.payload`), so an apply holds no whole file; bytes are
+        accepted too. Raises OutcomeUnknownError when the request was sent but
+        the answer lost, SourceChangedError when the file is not what was planned."""
 
     async def create_batch(
-        self, items: list[tuple[DesiredAsset, bytes]]
+        self, items: list[tuple[DesiredAsset, bytes | Payload]]
     ) -> list[RemoteAsset | ProviderError]:
         """Upload several assets; one result per item, in order. Providers
         with `max_batch > 1` override this with one request per batch."""
@@ -213,7 +217,7 @@ class Provider(ABC):
         return results
 
     async def overwrite_batch(
-        self, items: list[tuple[str, DesiredAsset, bytes]]
+        self, items: list[tuple[str, DesiredAsset, bytes | Payload]]
     ) -> list[RemoteAsset | ProviderError]:
         """Overwrite several assets in place, (remote_id, asset, bytes) each; one
         result per item, in order. Providers with `max_batch > 1` and
@@ -230,7 +234,7 @@ class Provider(ABC):
         """Rename / re-describe in place (only where capabilities allow)."""
         raise NotImplementedError(f"{self.type_name} cannot update in place")
 
-    async def overwrite(self, remote_id: str, asset: DesiredAsset, data: bytes) -> RemoteAsset:
+    async def overwrite(self, remote_id: str, asset: DesiredAsset, data: bytes | Payload) -> RemoteAsset:
         """Replace the bytes under an existing id (only where `can_overwrite`)."""
         raise NotImplementedError(f"{self.type_name} cannot overwrite in place")
 
@@ -258,7 +262,7 @@ class Provider(ABC):
         return None
 
     async def create_resolving(
-        self, asset: DesiredAsset, data: bytes, *, name: str | None = None, attempts: int | None = None
+        self, asset: DesiredAsset, data: bytes | Payload, *, name: str | None = None, attempts: int | None = None
     ) -> RemoteAsset:
         """Create; when the outcome is unknown, list to see whether it landed
         and adopt it if so, else try again — never a duplicate. As many tries

@@ -27,11 +27,19 @@ from pydantic import Field
 
 from reconciler.atomic import atomic_write, remove_stale_temps
 from reconciler.audio import NotAudioError, inspect_bytes, sha256_bytes, sniff_format
+from reconciler.audio.inspect import inspect_file
 from reconciler.documents import parse_json
-from reconciler.errors import ConfigError, NotFoundError, ProviderError, RemoteConflictError
+from reconciler.errors import (
+    ConfigError,
+    NotFoundError,
+    ProviderError,
+    RemoteConflictError,
+    SourceChangedError,
+)
 from reconciler.groupcommit import GroupCommit
 from reconciler.inputs import MAX_AUDIO_BYTES, InputError, os_reason, read_file, real_path
 from reconciler.model import DesiredAsset, RemoteAsset
+from reconciler.payload import PLAN_AGAIN, Payload, PayloadChanged, as_payload
 from reconciler.providers.base import Capabilities, Provider
 from reconciler.providers.settings import LocalPath, ProviderSettings
 
@@ -227,19 +235,44 @@ class DirectoryProvider(Provider):
             duration=info.duration if info else None,
         )
 
-    async def create(self, asset: DesiredAsset, data: bytes, *, name: str | None = None) -> RemoteAsset:
+    def _written(self, filename: str, payload: Payload, description: str) -> RemoteAsset:
+        """The file just written from `payload` (its digest was checked as it was copied)."""
+        try:
+            with open(self.root / filename, "rb") as fh:
+                info = inspect_file(fh, payload.size)
+        except (NotAudioError, OSError):
+            info = None
+        return RemoteAsset(
+            remote_id=filename,
+            name=filename.rsplit(".", 1)[0],
+            description=description,
+            size=payload.size,
+            sha256=payload.digest(),
+            format=info.format if info else None,
+            duration=info.duration if info else None,
+        )
+
+    def _changed(self, exc: PayloadChanged, asset: DesiredAsset, operation: str) -> SourceChangedError:
+        return SourceChangedError(
+            str(exc), provider=self.label, operation=operation, address=asset.address,
+            hint="Nothing was written. " + PLAN_AGAIN,
+        )
+
+    async def create(self, asset: DesiredAsset, data: bytes | Payload, *, name: str | None = None) -> RemoteAsset:
         filename = self._filename(asset, name or asset.name)
-        remote = await asyncio.to_thread(self._create_file, asset, filename, data)
+        payload = as_payload(data)
+        remote = await asyncio.to_thread(self._create_file, asset, filename, payload)
         try:
             self._set_description(filename, asset.description)
         except OSError as exc:
             raise self._error(exc, "create") from None
         await self._sync_folder("create")
-        log.info("%s: create %s (%d bytes)", self.label, filename, len(data))
+        log.info("%s: create %s (%d bytes)", self.label, filename, payload.size)
         return remote
 
-    def _create_file(self, asset: DesiredAsset, filename: str, data: bytes) -> RemoteAsset:
-        """In a worker thread: the copy, fsynced and renamed into place."""
+    def _create_file(self, asset: DesiredAsset, filename: str, payload: Payload) -> RemoteAsset:
+        """In a worker thread: the copy (chunk by chunk, checked against the plan
+        before the rename), fsynced and renamed into place."""
         target = self.root / filename
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -250,14 +283,17 @@ class DirectoryProvider(Provider):
                     operation="create",
                     address=asset.address,
                 )
-            atomic_write(target, data)
+            atomic_write(target, payload.chunks())
         except OSError as exc:
             raise self._error(exc, "create") from None
-        return self._remote(filename, data, asset.description)
+        except PayloadChanged as exc:
+            raise self._changed(exc, asset, "create") from None
+        return self._written(filename, payload, asset.description)
 
-    async def overwrite(self, remote_id: str, asset: DesiredAsset, data: bytes) -> RemoteAsset:
+    async def overwrite(self, remote_id: str, asset: DesiredAsset, data: bytes | Payload) -> RemoteAsset:
         filename = self._filename(asset, asset.name)
-        remote = await asyncio.to_thread(self._overwrite_file, remote_id, asset, filename, data)
+        payload = as_payload(data)
+        remote = await asyncio.to_thread(self._overwrite_file, remote_id, asset, filename, payload)
         try:
             if filename != remote_id:
                 self._set_description(remote_id, None)
@@ -266,20 +302,22 @@ class DirectoryProvider(Provider):
             raise self._error(exc, "overwrite") from None
         await self._sync_folder("overwrite")
         moved = f" (was {remote_id})" if filename != remote_id else ""
-        log.info("%s: overwrite %s%s (%d bytes)", self.label, filename, moved, len(data))
+        log.info("%s: overwrite %s%s (%d bytes)", self.label, filename, moved, payload.size)
         return remote
 
-    def _overwrite_file(self, remote_id: str, asset: DesiredAsset, filename: str, data: bytes) -> RemoteAsset:
+    def _overwrite_file(self, remote_id: str, asset: DesiredAsset, filename: str, payload: Payload) -> RemoteAsset:
         """In a worker thread: the new copy in place of the old one."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.root / filename, data)
+            atomic_write(self.root / filename, payload.chunks())
             if filename != remote_id:  # the format changed, so the extension did too
                 with contextlib.suppress(FileNotFoundError):
                     (self.root / remote_id).unlink()
         except OSError as exc:
             raise self._error(exc, "overwrite") from None
-        return self._remote(filename, data, asset.description)
+        except PayloadChanged as exc:
+            raise self._changed(exc, asset, "overwrite") from None
+        return self._written(filename, payload, asset.description)
 
     async def update(self, remote_id: str, *, name: str, description: str) -> RemoteAsset:
         ext = remote_id.rsplit(".", 1)[1] if "." in remote_id else ""

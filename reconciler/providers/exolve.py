@@ -43,6 +43,7 @@ from reconciler.errors import (
     ServerError,
 )
 from reconciler.model import DesiredAsset, RemoteAsset
+from reconciler.payload import Payload, StreamedBody, as_payload, json_with_base64
 from reconciler.providers.base import Capabilities
 from reconciler.providers.http import HttpProvider, HttpProviderSettings
 from reconciler.providers.settings import AssetSpec
@@ -173,12 +174,13 @@ class ExolveProvider(HttpProvider):
         return self.error_for_status(status, message, response, operation=operation, address=address)
 
     # --- wire format ----------------------------------------------------------------------
-    async def call(self, method: str, body: Mapping[str, Any], *, operation: str,
+    async def call(self, method: str, body: Mapping[str, Any] | StreamedBody, *, operation: str,
                    address: str | None = None, idempotent: bool) -> dict[str, Any]:
         """POST one Media API method; the decoded JSON object it answers."""
+        content = {"body": body} if isinstance(body, StreamedBody) else {"json": dict(body)}
         response = await self.request(
             "POST", f"media/v1/{method}", operation=operation, address=address,
-            idempotent=idempotent, json=dict(body),
+            idempotent=idempotent, **content,
         )
         try:
             data = response.json()
@@ -255,12 +257,14 @@ class ExolveProvider(HttpProvider):
     def _full_name(self, asset: DesiredAsset, name: str) -> str:
         return f"{name}.{asset.audio.extension if asset.audio else 'wav'}"
 
-    async def create(self, asset: DesiredAsset, data: bytes, *, name: str | None = None) -> RemoteAsset:
+    async def create(self, asset: DesiredAsset, data: bytes | Payload, *, name: str | None = None) -> RemoteAsset:
         target = name or asset.name
         spec = asset.spec if isinstance(asset.spec, ExolveAsset) else None
         file_type = FILE_TYPES[spec.file_type if spec else "ivr"]
-        body = {"file": base64.b64encode(data).decode("ascii"), "full_name": self._full_name(asset, target),
-                "file_type": file_type}
+        # the base64 is encoded chunk by chunk as the request goes out, never held whole
+        body = json_with_base64(
+            {"file": "", "full_name": self._full_name(asset, target), "file_type": file_type}, "file", as_payload(data)
+        )
         try:
             record = await self.call("Upload", body, operation="create", address=asset.address, idempotent=False)
         except RemoteConflictError:

@@ -45,8 +45,10 @@ from reconciler.errors import (
     RateLimitError,
     RemoteConflictError,
     ServerError,
+    SourceChangedError,
     TransportError,
 )
+from reconciler.payload import PLAN_AGAIN, PayloadChanged, StreamedBody
 from reconciler.providers.base import Provider
 from reconciler.providers.settings import ProviderSettings
 
@@ -266,6 +268,14 @@ class HttpProvider(Provider):
         self, method: str, path: str, *, operation: str, address: str | None, idempotent: bool, **kwargs: Any
     ) -> httpx.Response:
         assert self.client is not None, "use the provider as an async context manager"
+        body: StreamedBody | None = kwargs.pop("body", None)
+        if body is not None:
+            # a fresh stream per attempt: a retry re-reads every file from its first byte
+            try:
+                body.check()
+            except PayloadChanged as exc:
+                raise self._changed(exc, operation, address) from None
+            kwargs = {**kwargs, "content": body.stream(), "headers": {**kwargs.get("headers", {}), **body.headers()}}
         slot = self._inflight_slot()
         started = time.monotonic()
         try:
@@ -274,6 +284,9 @@ class HttpProvider(Provider):
                     response = await self.client.request(method, path, **kwargs)
             else:
                 response = await self.client.request(method, path, **kwargs)
+        except PayloadChanged as exc:
+            # raised before the body's last bytes went out: the server has no whole request
+            raise self._changed(exc, operation, address) from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # never reached the server: safe to retry, even a create
             raise self._transport_error(exc, operation, address, sent=False) from None
@@ -296,6 +309,12 @@ class HttpProvider(Provider):
                 ) from None
             raise error
         return response
+
+    def _changed(self, exc: PayloadChanged, operation: str, address: str | None) -> SourceChangedError:
+        return SourceChangedError(
+            str(exc), provider=self.label, operation=operation, address=address,
+            hint="Nothing was uploaded. " + PLAN_AGAIN,
+        )
 
     def _transport_error(self, exc: httpx.TransportError, operation: str, address: str | None, *, sent: bool) -> TransportError:
         if isinstance(exc, httpx.TimeoutException):

@@ -26,7 +26,6 @@ Audio Intelligence), `https://api.loccus.ai/v1/spaces/{owner}/{space}/audios`.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import re
 import time
@@ -44,6 +43,7 @@ from reconciler.errors import (
     QuotaError,
 )
 from reconciler.model import DesiredAsset, RemoteAsset
+from reconciler.payload import Payload, as_payload, json_with_base64
 from reconciler.providers.base import Capabilities
 from reconciler.providers.http import HttpProvider, HttpProviderSettings
 
@@ -349,13 +349,15 @@ class LoccusProvider(HttpProvider):
         return await self._on_audio(remote_id, fetch, operation="download")
 
     # --- writing ----------------------------------------------------------------------
-    async def create(self, asset: DesiredAsset, data: bytes, *, name: str | None = None) -> RemoteAsset:
+    async def create(self, asset: DesiredAsset, data: bytes | Payload, *, name: str | None = None) -> RemoteAsset:
         handle = name or asset.name
-        body: dict[str, Any] = {"file": base64.b64encode(data).decode("ascii"), "handle": handle}
+        fields: dict[str, Any] = {"file": "", "handle": handle}
         if asset.description:
-            body["alias"] = asset.description
+            fields["alias"] = asset.description
+        # the base64 is encoded chunk by chunk as the request goes out, never held whole
         response = await self.request(
-            "POST", self.audios_path, operation="create", address=asset.address, idempotent=False, json=body
+            "POST", self.audios_path, operation="create", address=asset.address, idempotent=False,
+            body=json_with_base64(fields, "file", as_payload(data)),
         )
         return await self._until_available(response.json(), asset)
 

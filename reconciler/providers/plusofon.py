@@ -26,14 +26,11 @@ What the documentation leaves open, and how this client copes:
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import httpx
-from pydantic import Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
 from reconciler.errors import (
     AuthError,
@@ -44,94 +41,24 @@ from reconciler.errors import (
     RateLimitError,
 )
 from reconciler.model import DesiredAsset, RemoteAsset
+from reconciler.payload import Payload, as_payload, json_with_base64
 from reconciler.providers.base import Capabilities
-from reconciler.providers.http import HttpProvider, HttpProviderSettings, parse_retry_after
-from reconciler.providers.settings import AssetSpec
+from reconciler.providers.http import HttpProvider, parse_retry_after
+from reconciler.providers.plusofon_wire import (  # noqa: F401  (re-exported)
+    MAX_PAGES,
+    MEDIA,
+    MIME_BY_FORMAT,
+    STANDARD_MEDIA,
+    STANDARD_PREFIX,
+    PlusofonAsset,
+    PlusofonSettings,
+    int_or_none,
+    message_of,
+    next_page,
+    returned_id,
+)
 
 log = logging.getLogger(__name__)
-
-MEDIA = "api/v1/media"
-STANDARD_MEDIA = "api/v1/standard-media"
-# file_mime_type values the API takes, by the format sniffed from content;
-# gsm and raw have no header to recognise, so they are not offered here
-MIME_BY_FORMAT = {"mp3": "mp3", "wav": "wav", "au": "au", "aiff": "aiff", "ogg": "ogg"}
-MAX_PAGES = 10_000  # a paginator that never ends is a bug, not a big account
-STANDARD_PREFIX = "standard:"
-
-
-class PlusofonAsset(AssetSpec):
-    """`[providers.<instance>.assets.<key>]` on a plusofon instance: an audio
-    `file`, or `standard_id`, a preinstalled prompt of the account."""
-
-    file: str | None = Field(  # type: ignore[assignment]
-        default=None, description="Audio file, relative to the config file (or set `standard_id`)."
-    )
-    standard_id: str | None = Field(
-        default=None,
-        description="Id of a preinstalled prompt (GET api/v1/standard-media) to use instead of a file.",
-    )
-
-    @field_validator("description")
-    @classmethod
-    def _no_description(cls, value: str) -> str:
-        if value:
-            raise PydanticCustomError(
-                "plusofon_description",
-                "plusofon media have no description field (the API keeps only a name); "
-                "remove `description`",
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _file_or_standard(self) -> PlusofonAsset:
-        if (self.file is None) == (self.standard_id is None):
-            raise PydanticCustomError(
-                "plusofon_source",
-                "set exactly one of `file` (an audio file) or `standard_id` (a preinstalled prompt)",
-            )
-        if self.standard_id is not None and not self.standard_id.strip():
-            raise PydanticCustomError("plusofon_standard_id", "`standard_id` must not be empty")
-        return self
-
-    def content_identity(self) -> str | None:
-        return f"{STANDARD_PREFIX}{self.standard_id}" if self.standard_id is not None else None
-
-
-class PlusofonSettings(HttpProviderSettings):
-    """`[providers.<instance>]` with `type = "plusofon"`."""
-
-    type: Literal["plusofon"]
-    client: str = Field(
-        default="10553",
-        description="The `Client` header: the account's client id (10553 in every documented example).",
-    )
-    assets: dict[str, PlusofonAsset] = Field(default_factory=dict)  # type: ignore[assignment]
-
-    @field_validator("client", mode="before")
-    @classmethod
-    def _client_as_text(cls, value: Any) -> Any:
-        # `client = 10553` in TOML is an integer; the header is text either way
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-def _int_or_none(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
-def _page_of(url: Any) -> int | None:
-    """The `page` number in a paginator URL (its host is the server's own idea)."""
-    if not isinstance(url, str) or not url:
-        return None
-    try:
-        return _int_or_none(httpx.URL(url).params.get("page"))
-    except (httpx.InvalidURL, ValueError):
-        return None
 
 
 class PlusofonProvider(HttpProvider):
@@ -190,7 +117,7 @@ class PlusofonProvider(HttpProvider):
         if status < 400:
             if not isinstance(body, Mapping):
                 return None
-            code = _int_or_none(body.get("code"))
+            code = int_or_none(body.get("code"))
             if body.get("success") is False or (code is not None and code >= 400):
                 text = message or "the request was refused"
                 return self._error(code if code and code >= 400 else status, f"{text} (success: false)",
@@ -209,17 +136,7 @@ class PlusofonProvider(HttpProvider):
             return None
 
     def _message(self, body: Any) -> str | None:
-        if not isinstance(body, Mapping):
-            return None
-        message = body.get("message") or body.get("error")
-        text = str(message) if message else None
-        errors = body.get("errors")  # Laravel validation: {"field": ["reason", ...]}
-        if isinstance(errors, Mapping) and errors:
-            details = "; ".join(
-                f"{field}: {' '.join(map(str, reasons)) if isinstance(reasons, list) else reasons}"
-                for field, reasons in errors.items()
-            )
-            text = f"{text} ({details})" if text else details
+        text = message_of(body)
         return self.redact(text) if text else None
 
     def _error(
@@ -291,7 +208,7 @@ class PlusofonProvider(HttpProvider):
             visited.add(page)
             items, body = await self._page(page)
             out.update((r.remote_id, r) for r in items)
-            page = self._next_page(body, page)
+            page = next_page(body, page)
         return list(out.values())
 
     async def _page(self, page: int) -> tuple[list[RemoteAsset], Mapping[str, Any]]:
@@ -309,19 +226,7 @@ class PlusofonProvider(HttpProvider):
         ]
         return items, body
 
-    @staticmethod
-    def _next_page(body: Mapping[str, Any], page: int) -> int | None:
-        if not body["data"]:
-            return None
-        current = _int_or_none(body.get("current_page")) or page
-        last = _int_or_none(body.get("last_page"))
-        if "next_page_url" in body:
-            if body["next_page_url"] is None:
-                return None
-            return _page_of(body["next_page_url"]) or current + 1
-        return current + 1 if last is not None and current < last else None
-
-    async def create(self, asset: DesiredAsset, data: bytes, *, name: str | None = None) -> RemoteAsset:
+    async def create(self, asset: DesiredAsset, data: bytes | Payload, *, name: str | None = None) -> RemoteAsset:
         target = name or asset.name
         payload: dict[str, Any] = {"name": target}
         standard_id = getattr(asset.spec, "standard_id", None)
@@ -335,22 +240,25 @@ class PlusofonProvider(HttpProvider):
                     f"{', '.join(sorted(MIME_BY_FORMAT))})",
                     provider=self.label, operation="create", address=asset.address,
                 )
-            payload["file"] = base64.b64encode(data).decode("ascii")
+            payload["file"] = ""  # streamed as base64 (json_with_base64 below)
             payload["file_mime_type"] = MIME_BY_FORMAT[fmt]
         if self._known_ids is None:
             await self.list()  # what exists before the upload, to tell the new one apart
         self._posting += 1
         self._idle.clear()
         try:
+            content: dict[str, Any] = (
+                {"body": json_with_base64(payload, "file", as_payload(data))} if "file" in payload else {"json": payload}
+            )
             response = await self.request(
-                "POST", MEDIA, json=payload, operation="create", address=asset.address, idempotent=False
+                "POST", MEDIA, operation="create", address=asset.address, idempotent=False, **content
             )
         finally:
             self._posting -= 1
             if not self._posting:
                 self._idle.set()
         body = self._json(response)
-        rid = self._returned_id(body)
+        rid = returned_id(body)
         if rid is not None:
             return self._claim(RemoteAsset(remote_id=rid, name=target))
         try:
@@ -373,18 +281,6 @@ class PlusofonProvider(HttpProvider):
                 f"Plusofon accepted the upload but no new media named '{target}' is listed",
             )
         return found
-
-    @staticmethod
-    def _returned_id(body: Any) -> str | None:
-        if not isinstance(body, Mapping):
-            return None
-        for holder in (body, body.get("data"), body.get("media")):
-            if isinstance(holder, Mapping):
-                for key in ("id", "media_id"):
-                    value = _int_or_none(holder.get(key))
-                    if value is not None:
-                        return str(value)
-        return None
 
     def _claim(self, remote: RemoteAsset) -> RemoteAsset:
         if self._known_ids is None:
@@ -439,7 +335,7 @@ class PlusofonProvider(HttpProvider):
 
         first, body = await self._page(1)
         take(first)
-        last = _int_or_none(body.get("last_page"))
+        last = int_or_none(body.get("last_page"))
         page = last
         while set(fresh) != names and page is not None and 1 < page <= MAX_PAGES:
             if not take((await self._page(page))[0]):
@@ -451,7 +347,7 @@ class PlusofonProvider(HttpProvider):
         for name, found in fresh.items():
             if len(found) > 1:
                 log.warning("%s: %d new media named '%s'; taking the newest", self.label, len(found), name)
-            out[name] = self._claim(max(found, key=lambda r: _int_or_none(r.remote_id) or 0))
+            out[name] = self._claim(max(found, key=lambda r: int_or_none(r.remote_id) or 0))
         return out
 
     async def find_created(self, asset: DesiredAsset, *, name: str) -> RemoteAsset | None:
@@ -466,7 +362,7 @@ class PlusofonProvider(HttpProvider):
 
         first, body = await self._page(1)
         found = fresh(first)
-        last = _int_or_none(body.get("last_page"))
+        last = int_or_none(body.get("last_page"))
         if not found and last is not None and 1 < last <= MAX_PAGES:
             found = fresh((await self._page(last))[0])
         if not found and (last is None or last > 2):
@@ -475,7 +371,7 @@ class PlusofonProvider(HttpProvider):
             return None
         if len(found) > 1:
             log.warning("%s: %d new media named '%s'; taking the newest", self.label, len(found), name)
-        return self._claim(max(found, key=lambda r: _int_or_none(r.remote_id) or 0))
+        return self._claim(max(found, key=lambda r: int_or_none(r.remote_id) or 0))
 
     async def update(self, remote_id: str, *, name: str, description: str) -> RemoteAsset:
         # no description field: the config refuses one, so only the name is sent

@@ -45,6 +45,7 @@ from reconciler.errors import (
     ServerError,
 )
 from reconciler.model import DesiredAsset, OwnerMarker, RemoteAsset
+from reconciler.payload import FormFile, Payload, as_payload, multipart
 from reconciler.providers.base import Capabilities
 from reconciler.providers.http import HttpProvider, HttpProviderSettings, parse_retry_after
 
@@ -235,13 +236,15 @@ class SonioxProvider(HttpProvider):
             raise ServerError("the file has no `id`", provider=self.label, operation="read", status=response.status_code)
         return self._remote(body)
 
-    async def create(self, asset: DesiredAsset, data: bytes, *, name: str | None = None) -> RemoteAsset:
+    async def create(self, asset: DesiredAsset, data: bytes | Payload, *, name: str | None = None) -> RemoteAsset:
         filename = name or asset.name
         marker = owner_marker(asset.address, asset.sha256)
         mime = asset.audio.mime_type if asset.audio else "application/octet-stream"
+        payload = as_payload(data)
+        # streamed from the file as it is sent
+        body = multipart([("client_reference_id", marker)], [FormFile("file", filename, mime, payload)])
         response = await self.request(
-            "POST", "v1/files", operation="create", address=asset.address, idempotent=False,
-            files={"file": (filename, data, mime)}, data={"client_reference_id": marker},
+            "POST", "v1/files", operation="create", address=asset.address, idempotent=False, body=body,
         )
         try:
             body = response.json()
@@ -254,7 +257,7 @@ class SonioxProvider(HttpProvider):
                 operation="create", address=asset.address, status=response.status_code,
             )
         # the 201 body may leave client_reference_id out (the seed's example does)
-        sent = {"filename": filename, "size": len(data), "client_reference_id": marker}
+        sent = {"filename": filename, "size": payload.size, "client_reference_id": marker}
         return self._remote({**sent, **{k: v for k, v in body.items() if v is not None}})
 
     async def delete(self, remote_id: str) -> None:

@@ -21,10 +21,8 @@ What the API cannot do, and what that means here:
 
 from __future__ import annotations
 
-import json
 import logging
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import httpx
@@ -39,32 +37,32 @@ from reconciler.errors import (
     RateLimitError,
 )
 from reconciler.model import DesiredAsset, RemoteAsset
+from reconciler.payload import FormFile, Payload, as_payload, multipart, size_of
 from reconciler.providers.base import Capabilities
 from reconciler.providers.http import HttpProvider, HttpProviderSettings, parse_retry_after
 from reconciler.providers.settings import AssetSpec
 
-log = logging.getLogger(__name__)
-
-MAX_FILES_PER_REQUEST = 50
-MAX_FILE_BYTES = 5_000_000  # "5MB"; the decimal reading is the safe one
-MAX_LIST_RECORDS = 60_000  # "Maximum records that can be downloaded per request"
-# a 403 for simultaneous use carries no Retry-After: wait this long before the retry
-CONCURRENCY_PAUSE = 1.0
-AUDIO_EXTENSIONS = ("wav", "mp3")
-
-UPLOAD = ("configuration.php", {"api": "upload_audio"})
-AUDIO_LIST = ("information.php", {"api": "audio_list"})
-
-# the listing's keys are not published: accept the plausible spellings
-# (compared after lower-casing and dropping '_', '-' and spaces)
-NAME_KEYS = ("name", "audioname", "filename", "file", "audio", "nombre", "nombreaudio", "audiofile", "archivo")
-DURATION_KEYS = ("duration", "audioduration", "duracion", "length", "time", "seconds", "durationseconds", "durationsec")
-CREATED_KEYS = (
-    "creationdate", "createdat", "datecreation", "createdate", "created", "date", "fechacreacion",
-    "fecha", "uploaddate", "dateupload", "creation",
+# the wire (limits, endpoints, reading the answers) lives in wolkvox_wire; re-exported here
+from reconciler.providers.wolkvox_wire import (  # noqa: F401
+    AUDIO_EXTENSIONS,
+    AUDIO_LIST,
+    CONCURRENCY_PAUSE,
+    MAX_FILE_BYTES,
+    MAX_FILES_PER_REQUEST,
+    MAX_LIST_RECORDS,
+    UPLOAD,
+    Unreadable,
+    confirmed_files,
+    count_in,
+    duration_precision,
+    list_item,
+    list_items,
+    parse_duration,
+    response_code,
+    split_name,
 )
-EXTENSION_KEYS = ("extension", "ext", "format", "type")
-LIST_CONTAINER_KEYS = ("data", "audios", "audio_list", "list", "items", "records", "result")
+
+log = logging.getLogger(__name__)
 
 
 class WolkvoxSettings(HttpProviderSettings):
@@ -95,80 +93,6 @@ class WolkvoxSettings(HttpProviderSettings):
                 "wolkvox Manager) or `base_url`"
             )
         return self
-
-
-def _norm(key: str) -> str:
-    return re.sub(r"[\s_\-]", "", str(key)).lower()
-
-
-def _pick(item: Mapping[str, Any], keys: Iterable[str]) -> tuple[str | None, Any]:
-    """(original key, value) of the first plausible key present with a value."""
-    by_norm = {_norm(k): k for k in item}
-    for key in keys:
-        original = by_norm.get(key)
-        if original is not None and item[original] not in (None, ""):
-            return original, item[original]
-    return None, None
-
-
-def parse_duration(value: Any) -> float | None:
-    """Seconds from a number, "3.2", "3.2 s", "00:00:03" or "01:05.5"."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value) if value >= 0 else None
-    if not isinstance(value, str):
-        return None
-    text = value.strip().lower().removesuffix("seconds").removesuffix("sec").removesuffix("s").strip()
-    text = text.replace(",", ".")
-    try:
-        if ":" in text:
-            seconds = 0.0
-            for part in text.split(":"):
-                seconds = seconds * 60 + float(part)
-            return seconds
-        return float(text)
-    except ValueError:
-        return None
-
-
-def duration_precision(value: Any) -> float | None:
-    """The step a listed duration is stated in, read from how it is written:
-    1.0 for "3", 3 or "00:00:03", 0.01 for "3.20". The listing's format is not
-    published (whole seconds? rounded how? milliseconds?), so content is
-    compared at the precision each value shows (compare.durations_match)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    text = repr(value) if isinstance(value, float) else str(value)
-    if re.search(r"\de[-+]?\d", text.lower()):
-        return None  # 1e-07: no step to read
-    numbers = re.findall(r"\d+(?:[.,]\d+)?", text)
-    if not numbers:
-        return None
-    _, dot, decimals = numbers[-1].replace(",", ".").partition(".")
-    return 10.0 ** -len(decimals) if dot else 1.0
-
-
-def response_code(body: Any) -> int | None:
-    """The body's `code` (a string or a number), or None."""
-    if not isinstance(body, Mapping):
-        return None
-    code = body.get("code")
-    if isinstance(code, bool):
-        return None
-    if isinstance(code, int):
-        return code
-    if isinstance(code, str) and code.strip().isdigit():
-        return int(code.strip())
-    return None
-
-
-def split_name(filename: str) -> tuple[str, str | None]:
-    """("welcome", "wav") for "welcome.wav"; the name alone when no audio extension."""
-    stem, dot, ext = filename.rpartition(".")
-    if dot and stem and ext.lower() in AUDIO_EXTENSIONS:
-        return stem, ext.lower()
-    return filename, None
 
 
 class WolkvoxProvider(HttpProvider):
@@ -314,12 +238,19 @@ class WolkvoxProvider(HttpProvider):
         self.warnings = []
         path, params = AUDIO_LIST
         response = await self.request("GET", path, params=params, operation="list", idempotent=True)
-        items = self._list_items(self._body(response))
+        try:
+            items = list_items(self._body(response))
+        except Unreadable as exc:
+            raise self._unreadable("list", str(exc)) from None
         assets: list[RemoteAsset] = []
         no_duration: list[str] = []
         no_date: list[str] = []
         for item in items:
-            asset = self._list_item(item)
+            try:
+                asset = list_item(item)
+            except Unreadable as exc:
+                # without the names, a declared name would look free and be uploaded over a file we do not own
+                raise self._unreadable("list", str(exc)) from None
             if asset.duration is None:
                 no_duration.append(asset.remote_id)
             if "created" not in asset.extra:
@@ -336,50 +267,6 @@ class WolkvoxProvider(HttpProvider):
             )
         return assets
 
-    def _list_items(self, body: Any) -> list[Mapping[str, Any]]:
-        data: Any = body
-        for _ in range(3):  # {"data": [...]}, {"data": {"audios": [...]}}, or a bare list
-            if isinstance(data, str):
-                try:
-                    data = json.loads(data)
-                except ValueError:
-                    break
-            if isinstance(data, list):
-                break
-            if isinstance(data, Mapping):
-                data = next((data[k] for k in LIST_CONTAINER_KEYS if k in data and data[k] is not None), None)
-                if data is None:
-                    return []  # {"code": 200, "data": null}: no audio
-        if not isinstance(data, list) or not all(isinstance(i, Mapping) for i in data):
-            raise self._unreadable("list", f"audio_list did not return a list of audios ({str(body)[:200]})")
-        return data
-
-    def _list_item(self, item: Mapping[str, Any]) -> RemoteAsset:
-        _, name = _pick(item, NAME_KEYS)
-        if not isinstance(name, str) or not name.strip():
-            # without the names, a declared name would look free and be uploaded over a file we do not own
-            raise self._unreadable(
-                "list", f"an audio_list entry has no recognisable name (keys: {', '.join(sorted(map(str, item)))})"
-            )
-        filename = name.strip()
-        stem, ext = split_name(filename)
-        if ext is None:
-            _, ext_value = _pick(item, EXTENSION_KEYS)
-            if isinstance(ext_value, str) and ext_value.lower().lstrip(".") in AUDIO_EXTENSIONS:
-                ext = ext_value.lower().lstrip(".")
-                filename = f"{filename}.{ext}"
-        _, duration = _pick(item, DURATION_KEYS)
-        _, created = _pick(item, CREATED_KEYS)
-        seconds = parse_duration(duration)
-        return RemoteAsset(
-            remote_id=filename,
-            name=stem,
-            duration=seconds,
-            duration_precision=duration_precision(duration) if seconds is not None else None,
-            format=ext,
-            extra={"created": str(created)} if created is not None else {},
-        )
-
     def _warn_missing(self, ids: list[str], total: int, field: str, items: list[Mapping[str, Any]], why: str) -> None:
         if not ids:
             return
@@ -390,14 +277,14 @@ class WolkvoxProvider(HttpProvider):
         )
 
     # --- upload ---------------------------------------------------------------------------
-    async def create(self, asset: DesiredAsset, data: bytes, *, name: str | None = None) -> RemoteAsset:
+    async def create(self, asset: DesiredAsset, data: bytes | Payload, *, name: str | None = None) -> RemoteAsset:
         filename = self.filename(asset, name)
         [result] = await self._upload([(asset, data, filename)], operation="create", idempotent=False)
         if isinstance(result, ProviderError):
             raise result
         return result
 
-    async def overwrite(self, remote_id: str, asset: DesiredAsset, data: bytes) -> RemoteAsset:
+    async def overwrite(self, remote_id: str, asset: DesiredAsset, data: bytes | Payload) -> RemoteAsset:
         """Upload again under the same file name: wolkvox replaces the bytes and the id stays."""
         [result] = await self.overwrite_batch([(remote_id, asset, data)])
         if isinstance(result, ProviderError):
@@ -405,7 +292,7 @@ class WolkvoxProvider(HttpProvider):
         return result
 
     async def overwrite_batch(
-        self, items: list[tuple[str, DesiredAsset, bytes]]
+        self, items: list[tuple[str, DesiredAsset, bytes | Payload]]
     ) -> list[RemoteAsset | ProviderError]:
         """Re-upload up to 50 files per request under their file names. Repeating
         an overwrite is harmless, so a lost answer is simply retried."""
@@ -426,7 +313,7 @@ class WolkvoxProvider(HttpProvider):
                 results += [exc] * len(chunk)
         return results
 
-    async def create_batch(self, items: list[tuple[DesiredAsset, bytes]]) -> list[RemoteAsset | ProviderError]:
+    async def create_batch(self, items: list[tuple[DesiredAsset, bytes | Payload]]) -> list[RemoteAsset | ProviderError]:
         """Upload up to 50 files per request (fewer when `batch_max_bytes` would be passed);
         one result per item, in order. A file the answer does not confirm is an error of its own."""
         results: list[RemoteAsset | ProviderError] = []
@@ -440,19 +327,19 @@ class WolkvoxProvider(HttpProvider):
     def batch_byte_budget(self) -> int | None:
         return self.settings.batch_max_bytes
 
-    def _chunks(self, items: list[tuple[DesiredAsset, bytes]]) -> list[list[tuple[DesiredAsset, bytes]]]:
-        chunks: list[list[tuple[DesiredAsset, bytes]]] = []
+    def _chunks(self, items: list[tuple[DesiredAsset, bytes | Payload]]) -> list[list[tuple[DesiredAsset, bytes | Payload]]]:
+        chunks: list[list[tuple[DesiredAsset, bytes | Payload]]] = []
         size = 0
         for item in items:
-            if not chunks or len(chunks[-1]) >= MAX_FILES_PER_REQUEST or size + len(item[1]) > self.settings.batch_max_bytes:
+            if not chunks or len(chunks[-1]) >= MAX_FILES_PER_REQUEST or size + size_of(item[1]) > self.settings.batch_max_bytes:
                 chunks.append([])
                 size = 0
             chunks[-1].append(item)
-            size += len(item[1])
+            size += size_of(item[1])
         return chunks
 
     async def _upload_resolving(
-        self, files: list[tuple[DesiredAsset, bytes, str]], attempts: int | None = None
+        self, files: list[tuple[DesiredAsset, bytes | Payload, str]], attempts: int | None = None
     ) -> list[RemoteAsset | ProviderError]:
         """Upload; when the answer is lost, list to see which files landed and send only the rest."""
         if attempts is None:  # as many as an idempotent request gets
@@ -497,26 +384,28 @@ class WolkvoxProvider(HttpProvider):
         )
 
     async def _upload(
-        self, files: list[tuple[DesiredAsset, bytes, str]], *, operation: str, idempotent: bool
+        self, files: list[tuple[DesiredAsset, bytes | Payload, str]], *, operation: str, idempotent: bool
     ) -> list[RemoteAsset | ProviderError]:
         """One POST with every file under its own key (file1, file2, ...)."""
         assert 0 < len(files) <= MAX_FILES_PER_REQUEST
         address = files[0][0].address if len(files) == 1 else None
-        form = [
-            (f"file{i}", (filename, data, asset.audio.mime_type if asset.audio else "application/octet-stream"))
+        # streamed from the files as it is sent: a request holds a chunk, not 50 files
+        body = multipart([], [
+            FormFile(f"file{i}", filename, asset.audio.mime_type if asset.audio else "application/octet-stream",
+                     as_payload(data))
             for i, (asset, data, filename) in enumerate(files, start=1)
-        ]
+        ])
         path, params = UPLOAD
         response = await self.request(
-            "POST", path, params=params, files=form, operation=operation, address=address, idempotent=idempotent
+            "POST", path, params=params, body=body, operation=operation, address=address, idempotent=idempotent
         )
         body = self._body(response)
         if not isinstance(body, Mapping):
             raise self._unreadable(operation, f"upload_audio answered {response.text[:200]!r}", address)
-        confirmed = self._confirmed(body)
+        confirmed = confirmed_files(body)
         if confirmed is None:
             # success without the list of files: only "all of them" can be read from it
-            if _count_in(body.get("msg")) == len(files):
+            if count_in(body.get("msg")) == len(files):
                 confirmed = {f.lower(): f for _, _, f in files}
             else:
                 raise OutcomeUnknownError(
@@ -537,29 +426,6 @@ class WolkvoxProvider(HttpProvider):
             ))
         return results
 
-    @staticmethod
-    def _confirmed(body: Mapping[str, Any]) -> dict[str, str] | None:
-        """lower-cased filename -> filename as stored, from data[].filename."""
-        data = body.get("data")
-        if isinstance(data, str):
-            try:
-                data = json.loads(data)
-            except ValueError:
-                return None
-        if isinstance(data, Mapping):
-            data = [data]
-        if not isinstance(data, list) or not data:
-            return None
-        out: dict[str, str] = {}
-        for entry in data:
-            if isinstance(entry, Mapping):
-                name = entry.get("filename") or entry.get("file_name") or entry.get("name")
-            else:
-                name = entry
-            if isinstance(name, str) and name:
-                out[name.lower()] = name
-        return out or None
-
     async def find_created(self, asset: DesiredAsset, *, name: str) -> RemoteAsset | None:
         """The file name is the identity: after a lost answer, look for it."""
         filename = self.filename(asset, name)
@@ -567,9 +433,3 @@ class WolkvoxProvider(HttpProvider):
             if remote.remote_id == filename:
                 return self._created(asset, filename)
         return None
-
-
-def _count_in(msg: Any) -> int | None:
-    """3 from "3 audio file(s) uploaded successfully"."""
-    match = re.match(r"\s*(\d+)\b", msg) if isinstance(msg, str) else None
-    return int(match.group(1)) if match else None
