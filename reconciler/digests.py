@@ -44,6 +44,7 @@ from reconciler.inputs import (
     read_file,
     stat_regular,
 )
+from reconciler.pooling import split_by_size
 
 CACHE_DIR = ".reconciler"
 CACHE_FILE = "digests.json"
@@ -167,11 +168,13 @@ def read_many(paths: Iterable[Path], cache: DigestCache | None = None) -> dict[P
             misses.append(path)
         else:
             results[path] = hit
-    if len(misses) < 2:
-        results.update((p, one(p)) for p in misses)
+    small, large = split_by_size(misses)  # tiny files cost more through a pool (reconciler.pooling)
+    results.update((p, one(p)) for p in small)
+    if len(large) < 2:
+        results.update((p, one(p)) for p in large)
     else:
         with ThreadPoolExecutor(max_workers=THREADS) as pool:
-            results.update(zip(misses, pool.map(one, misses), strict=True))
+            results.update(zip(large, pool.map(one, large), strict=True))
     return {p: results[p] for p in unique}
 
 

@@ -34,6 +34,7 @@ from pydantic import ValidationError
 
 from reconciler.atomic import atomic_write
 from reconciler.inputs import InputError, read_file
+from reconciler.pooling import split_by_size
 
 if TYPE_CHECKING:
     from reconciler.audio.errors import AudioDecodeError
@@ -178,14 +179,18 @@ class MeasurementStore:
             except AudioDecodeError as exc:
                 return exc
 
-        workers = min(SCAN_WORKERS, len(missing))
+        # tiny files cost more through a pool than one after another (reconciler.pooling)
+        small, large = split_by_size(missing.values())
+        scanned = {path: scan(path) for path in small}
+        workers = min(SCAN_WORKERS, len(large))
         if workers > 1:
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(workers, thread_name_prefix="scan") as pool:
-                results = list(pool.map(scan, missing.values()))
+                scanned.update(zip(large, pool.map(scan, large), strict=True))
         else:
-            results = [scan(path) for path in missing.values()]
+            scanned.update((path, scan(path)) for path in large)
+        results = [scanned[path] for path in missing.values()]
         for sha256, result in zip(missing, results, strict=True):
             found[sha256] = result
             if not isinstance(result, AudioDecodeError):
