@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,6 +50,14 @@ MIN_CACHED_BYTES = 64 * 1024
 
 T = TypeVar("T")
 
+# TOML 1.1 syntax that rtoml (the toml crate) accepts and tomllib (TOML 1.0, what
+# the lockfile is documented as and tomli-w writes) refuses: \e and \xHH escapes,
+# newlines and a trailing comma in inline tables. A text that may hold one gets
+# tomllib's verdict, as without rtoml; a false alarm (a description holding "{"
+# on a line of its own) costs only a tomllib parse. 1.1's times without seconds
+# need no check: they parse to times, which no lockfile field accepts.
+_TOML_1_1 = re.compile(r"\\[ex]|\{[^}\n]*\n|,\s*\}")
+
 
 def cache_path(lockfile: Path) -> Path:
     return lockfile.parent / CACHE_DIR / f"{lockfile.name}.parsed.json"
@@ -60,6 +69,8 @@ def parse_lockfile_toml(raw: bytes) -> dict[str, Any]:
     if rtoml is None:
         return parse_toml(raw)
     text = decode_utf8(raw)
+    if ("{" in text or "\\" in text) and _TOML_1_1.search(text) is not None:
+        return parse_toml(raw)  # tomli-w writes no inline table, nor these escapes
     try:
         data = rtoml.loads(text)
     except Exception:  # refused by rtoml: the standard library has the last word

@@ -198,6 +198,35 @@ def test_what_rtoml_refuses_gets_the_standard_librarys_verdict(tmp_path):
         read_lockfile(path)
 
 
+@pytest.mark.parametrize("edit", [
+    (b'description = "prompt 7"\n', b'description = "prompt\\e7"\n'),  # TOML 1.1's \e escape
+    (b'description = "prompt 7"\n', b'description = "prompt \\x37"\n'),  # TOML 1.1's \xHH escape
+    (b'format = "wav"\n', b'format = "wav"\nextra = { a = "b", }\n'),  # trailing comma in an inline table
+    (b'format = "wav"\n', b'format = "wav"\nextra = {\n  a = "b"\n}\n'),  # newlines in an inline table
+])
+@pytest.mark.parametrize("big", [True, False])
+def test_toml_1_1_that_rtoml_takes_and_tomllib_refuses_is_malformed(tmp_path, edit, big):
+    """The lockfile is TOML 1.0 (what tomli-w writes, what the README says, what
+    a tree without rtoml reads): rtoml's TOML 1.1 extensions are refused the same."""
+    lock = big_lock() if big else Lockfile(assets={f"sounds.p{i:05d}": entry(i) for i in range(10)})
+    path = tmp_path / "reconciler.lock"
+    write_lockfile(path, lock)
+    raw = path.read_bytes()
+    old, new = edit
+    assert raw.count(old) >= 1
+    path.write_bytes(raw.replace(old, new, 1))
+    for _ in range(2):
+        with pytest.raises(LockfileError, match="is malformed TOML"):
+            read_lockfile(path)
+    assert not lockcache.cache_path(path).exists()
+
+
+def test_a_brace_or_backslash_in_a_description_reads_as_tomllib_reads_it(tmp_path):
+    lock = big_lock(**{"sounds.x": entry(99999, description="{\n}\\e, {x,}\\")})
+    path = written(tmp_path, lock)
+    assert read_lockfile(path) == lock == tomllib_read(path.read_bytes())
+
+
 names = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30)
 floats = st.floats(allow_nan=False, allow_infinity=False)
 
