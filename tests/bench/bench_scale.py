@@ -20,6 +20,12 @@ pays it. Floors are measured on this machine in the same run:
 - list pages: the very list requests the no-op plan made, replayed with a bare
   httpx client (the directory instance's "listing" is reading its folder);
 - latency-bound schedule: ceil(requests / in flight) x the emulated latency;
+- bare client: the same uploads (same files, same batches, same requests in
+  flight) sent by a bare `httpx.AsyncClient` from a fresh interpreter to a fresh
+  emulator at the same latency, timed from its first request to its last
+  answer. It is what the schedule costs on this machine once the emulator's own
+  work and one HTTP client's are paid (printed beside the schedule, which stays
+  the ratio's floor);
 - copying: read + write + fsync of every file (the guarantee `directory` keeps);
 - RSS: `reconciler --version`'s peak RSS plus what must be held at once.
 
@@ -381,6 +387,52 @@ def startup_rows(bare: float) -> None:
         row("quickstart plan", plan, bare, note=f"floor: python -c pass; CPU {cpu:.3f} s")
 
 
+# A bare client in its own interpreter (the emulator runs in this one, as for
+# reconciler): the uploads of an apply and nothing else, timed inside the child.
+_BARE_CLIENT = """
+import asyncio, base64, json, sys, time
+import httpx
+kind, url, token, conc, folder, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
+names = [f"p{i:05d}.wav" for i in range(count)]
+def requests():
+    if kind == "exolve":
+        for name in names:
+            data = open(f"{folder}/{name}", "rb").read()
+            yield {"url": "/media/v1/Upload", "headers": {"Authorization": f"Bearer {token}"},
+                   "content": json.dumps({"full_name": name, "file_type": "FILE_TYPE_IVR",
+                                          "file": base64.b64encode(data).decode()}).encode()}
+    else:
+        for at in range(0, count, 50):
+            files = {f"file{k}": (name, open(f"{folder}/{name}", "rb").read(), "audio/wav")
+                     for k, name in enumerate(names[at:at + 50], start=1)}
+            yield {"url": "configuration.php", "params": {"api": "upload_audio"},
+                   "headers": {"wolkvox-token": token}, "files": files}
+async def main():
+    gate = asyncio.Semaphore(conc)
+    async with httpx.AsyncClient(base_url=url) as client:
+        async def one(kwargs):
+            async with gate:
+                response = await client.post(**kwargs)
+                assert response.status_code in (200, 201), response.text
+        todo = list(requests())
+        started = time.perf_counter()
+        await asyncio.gather(*(one(kwargs) for kwargs in todo))
+        print(time.perf_counter() - started)
+asyncio.run(main())
+"""
+
+
+def bare_client(provider: str, folder: Path, count: int, conc: int, latency: float) -> float:
+    em: Emulator = ExolveEmulator() if provider == "exolve" else WolkvoxEmulator()
+    with EmulatorServer(em) as server:
+        em.faults.latency(latency)
+        url = server.url + ("/api/v2/" if provider == "wolkvox" else "")
+        _, _, out = run([sys.executable, "-c", _BARE_CLIENT, provider, url, em.token, str(conc), str(folder),
+                         str(count)], env_for(), ok=(0,))
+        assert len(em.requests) == (count if provider == "exolve" else math.ceil(count / 50))
+    return float(out.strip().splitlines()[-1])
+
+
 def latency_rows(creates: int, latency: float) -> None:
     for provider, parallelism, conc in (("exolve", None, 4), ("exolve", 16, 16), ("wolkvox", None, 2)):
         with tempfile.TemporaryDirectory() as tmp:
@@ -405,8 +457,11 @@ def latency_rows(creates: int, latency: float) -> None:
                 else:
                     floor = math.ceil(creates / conc) * latency
                     label = f"apply {creates:,} creates on exolve, {latency * 1000:.0f} ms, {conc} in flight"
+                cpu = LAST_CPU[0]
+                bare = bare_client(provider, root / "audio", creates, conc, latency)
                 row(label, elapsed, floor, note=f"{len(em.requests)} requests, {uploads} POST, "
-                    f"max {em.max_in_flight} in flight; child CPU {LAST_CPU[0]:.2f} s")
+                    f"max {em.max_in_flight} in flight; child CPU {cpu:.2f} s; "
+                    f"bare client {bare:.3f} s ({elapsed / bare:.2f}x)")
 
 
 def directory_row(count: int) -> None:
