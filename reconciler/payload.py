@@ -5,21 +5,29 @@ A `Payload` is the bytes of one upload: a file read chunk by chunk each time
 a request sends it, or bytes already in memory (a caller that has them). A
 `StreamedBody` is a request body of literal bytes and payloads — a multipart
 form, or JSON with a payload's base64 inside — with an exact Content-Length
-computed before anything is read. `HttpProvider.request(body=...)` streams a
-fresh one for every attempt, so a retried request sends the whole body again
-from the first byte.
+computed before anything is read. `HttpProvider.request(body=...)` builds a
+fresh one for every attempt (`StreamedBody.attempt`), so a retried request
+sends the whole body again from the first byte.
+
+A body of at most INLINE_MAX bytes is read whole and sent as one bytes
+object: a small upload (the usual prompt) then costs one open per file and
+two socket writes (headers, body) instead of a write per piece — at 1,000
+creates the pieces were most of our CPU per request. Larger bodies stream, so
+memory holds a few chunks per request in flight rather than whole files (the
+peak RSS of an apply does not grow with the bytes uploaded).
 
 The bytes sent are the bytes planned: a file payload hashes what it reads
-and, before its last chunk leaves, compares the digest (and the size) with
-the plan's. A file changed since it was planned raises `PayloadChanged`
-before the body is complete, so the server never receives a whole request
-(its Content-Length is not reached) and nothing is recorded under the
-planned digest.
+and compares the digest (and the size) with the plan's — a body read whole,
+before anything is sent; a streamed one, before its last chunk leaves. A
+file changed since it was planned raises `PayloadChanged` before the body is
+complete, so the server never receives a whole request (its Content-Length
+is not reached) and nothing is recorded under the planned digest.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -29,11 +37,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.inputs import MAX_AUDIO_BYTES, InputError, open_regular
+from reconciler.inputs import MAX_AUDIO_BYTES, InputError, open_regular, stat_regular
 
 # 192 KiB: a multiple of 3, so the base64 of each chunk concatenates into the
 # base64 of the whole file (no padding mid-stream)
 CHUNK = 3 * 64 * 1024
+# bodies up to this many bytes are read whole and sent in one write; larger
+# ones stream. A few of these per request in flight is what memory holds.
+INLINE_MAX = 1024 * 1024
 
 PLAN_AGAIN = "Run `reconciler plan` again and review the new plan."
 
@@ -63,21 +74,25 @@ class Payload:
 
     def check(self) -> None:
         """Cheap, before anything is sent: the file is still a regular file of
-        the planned size (the digest is checked while it streams)."""
+        the planned size (one stat; the digest is checked when it is read)."""
         if self.path is None:
             return
-        fd = self._open()
         try:
-            if os.fstat(fd).st_size != self.size:
-                raise PayloadChanged(f"{self.path} changed after it was planned")
-        finally:
-            os.close(fd)
-
-    def _open(self) -> int:
-        try:
-            fd, _ = open_regular(self.path, limit=MAX_AUDIO_BYTES)  # type: ignore[arg-type]
+            info = stat_regular(self.path, limit=MAX_AUDIO_BYTES)
         except InputError as exc:
             raise PayloadChanged(f"audio file {self.path} {exc.reason}") from None
+        if info.st_size != self.size:
+            raise PayloadChanged(f"{self.path} changed after it was planned")
+
+    def _open(self) -> int:
+        """The file open for reading, still a regular file of the planned size."""
+        try:
+            fd, info = open_regular(self.path, limit=MAX_AUDIO_BYTES)  # type: ignore[arg-type]
+        except InputError as exc:
+            raise PayloadChanged(f"audio file {self.path} {exc.reason}") from None
+        if info.st_size != self.size:
+            os.close(fd)
+            raise PayloadChanged(f"{self.path} changed after it was planned")
         return fd
 
     def chunks(self, size: int = CHUNK) -> Iterator[bytes]:
@@ -89,10 +104,19 @@ class Payload:
                 yield bytes(view[start:start + size])
             return
         fd = self._open()
+        try:
+            yield from self._chunks_of(fd, size)
+        finally:
+            os.close(fd)
+
+    def _chunks_of(self, fd: int, size: int = CHUNK) -> Iterator[bytes]:
+        """The file's bytes from the open `fd` (from its first byte), verified
+        before the last chunk is given."""
         digest = hashlib.sha256()
         total = 0
         try:
             with os.fdopen(fd, "rb", closefd=False) as fh:
+                fh.seek(0)
                 chunk = fh.read(size)
                 while chunk:
                     digest.update(chunk)
@@ -109,8 +133,24 @@ class Payload:
                     self._verify(0, digest.hexdigest())
         except OSError as exc:
             raise PayloadChanged(f"audio file {self.path} could not be read ({exc.strerror or exc})") from None
-        finally:
-            os.close(fd)
+
+    def _whole_of(self, fd: int) -> bytes:
+        """The file's bytes from the open `fd`, read at once and verified."""
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            parts: list[bytes] = []
+            total = 0
+            while total <= self.size:  # one byte past the plan's size tells a grown file
+                part = os.read(fd, self.size + 1 - total)
+                if not part:
+                    break
+                parts.append(part)
+                total += len(part)
+        except OSError as exc:
+            raise PayloadChanged(f"audio file {self.path} could not be read ({exc.strerror or exc})") from None
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        self._verify(len(data), hashlib.sha256(data).hexdigest())
+        return data
 
     def _verify(self, total: int, sha256: str) -> None:
         if total != self.size or sha256 != self.sha256:
@@ -145,9 +185,10 @@ class Base64:
     def size(self) -> int:
         return 4 * -(-self.payload.size // 3)
 
-    def chunks(self) -> Iterator[bytes]:
+    def chunks(self, source: Iterator[bytes] | None = None) -> Iterator[bytes]:
+        """The base64 of the payload's chunks (of `source`: chunks of it already open)."""
         carry = b""
-        for chunk in self.payload.chunks():
+        for chunk in self.payload.chunks() if source is None else source:
             chunk = carry + chunk if carry else chunk
             cut = len(chunk) - len(chunk) % 3
             carry = chunk[cut:]
@@ -191,6 +232,53 @@ class StreamedBody:
         # file reads are local and short (one chunk): done inline, as httpx does for files=
         for chunk in self.iter_bytes():
             yield chunk
+
+    @contextlib.contextmanager
+    def attempt(self) -> Iterator[bytes | AsyncIterator[bytes]]:
+        """The content of one attempt to send this body. Every file is opened
+        once, here, and must still be a regular file of its planned size
+        (`PayloadChanged` otherwise, before anything is sent). A body of at most
+        INLINE_MAX bytes comes back whole, its files verified against the plan
+        already; a larger one as a stream read from the open files, each
+        verified before its last chunk. The files are closed on exit."""
+        opened: list[int] = []
+        try:
+            sources: list[tuple[Part, int | None]] = []
+            for part in self.parts:
+                payload = part.payload if isinstance(part, Base64) else part
+                fd = None
+                if isinstance(payload, Payload) and payload.path is not None:
+                    fd = payload._open()
+                    opened.append(fd)
+                sources.append((part, fd))
+            if self.length <= INLINE_MAX:
+                yield b"".join([self._whole(part, fd) for part, fd in sources])
+            else:
+                yield self._streamed(sources)
+        finally:
+            for fd in opened:
+                os.close(fd)
+
+    @staticmethod
+    def _whole(part: Part, fd: int | None) -> bytes:
+        if isinstance(part, bytes):
+            return part
+        payload = part.payload if isinstance(part, Base64) else part
+        data = payload.data if fd is None else payload._whole_of(fd)
+        data = data or b""
+        return base64.b64encode(data) if isinstance(part, Base64) else data
+
+    @staticmethod
+    async def _streamed(sources: list[tuple[Part, int | None]]) -> AsyncIterator[bytes]:
+        # file reads are local and short (one chunk): done inline, as httpx does for files=
+        for part, fd in sources:
+            if isinstance(part, bytes):
+                yield part
+                continue
+            payload = part.payload if isinstance(part, Base64) else part
+            chunks = payload.chunks() if fd is None else payload._chunks_of(fd)
+            for chunk in part.chunks(chunks) if isinstance(part, Base64) else chunks:
+                yield chunk
 
 
 # --- multipart/form-data, as httpx writes it -------------------------------------------

@@ -269,13 +269,24 @@ class HttpProvider(Provider):
     ) -> httpx.Response:
         assert self.client is not None, "use the provider as an async context manager"
         body: StreamedBody | None = kwargs.pop("body", None)
-        if body is not None:
-            # a fresh stream per attempt: a retry re-reads every file from its first byte
-            try:
-                body.check()
-            except PayloadChanged as exc:
-                raise self._changed(exc, operation, address) from None
-            kwargs = {**kwargs, "content": body.stream(), "headers": {**kwargs.get("headers", {}), **body.headers()}}
+        if body is None:
+            return await self._exchange(method, path, operation, address, idempotent, kwargs)
+        try:
+            # a fresh body per attempt: a retry re-reads every file from its first byte
+            with body.attempt() as content:
+                headers = {**kwargs["headers"], **body.headers()} if "headers" in kwargs else body.headers()
+                return await self._exchange(
+                    method, path, operation, address, idempotent, {**kwargs, "content": content, "headers": headers}
+                )
+        except PayloadChanged as exc:
+            # raised before the body's last bytes went out: the server has no whole request
+            raise self._changed(exc, operation, address) from None
+
+    async def _exchange(
+        self, method: str, path: str, operation: str, address: str | None, idempotent: bool, kwargs: dict[str, Any]
+    ) -> httpx.Response:
+        """One request and its answer, with transport failures and error answers mapped."""
+        assert self.client is not None
         slot = self._inflight_slot()
         started = time.monotonic()
         try:
@@ -284,9 +295,6 @@ class HttpProvider(Provider):
                     response = await self.client.request(method, path, **kwargs)
             else:
                 response = await self.client.request(method, path, **kwargs)
-        except PayloadChanged as exc:
-            # raised before the body's last bytes went out: the server has no whole request
-            raise self._changed(exc, operation, address) from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # never reached the server: safe to retry, even a create
             raise self._transport_error(exc, operation, address, sent=False) from None
@@ -298,8 +306,10 @@ class HttpProvider(Provider):
                 err.provider_message, provider=self.label, operation=operation, address=address,
                 hint="The request reached the provider but its answer was lost.",
             ) from None
-        ms = (time.monotonic() - started) * 1000
-        log.info("%s: %s %s -> %s (%.0f ms)", self.label, method, self.redact(str(response.request.url.path)), response.status_code, ms)
+        if log.isEnabledFor(logging.INFO):  # the redaction is not free, and unseen by default
+            ms = (time.monotonic() - started) * 1000
+            log.info("%s: %s %s -> %s (%.0f ms)", self.label, method, self.redact(str(response.request.url.path)),
+                     response.status_code, ms)
         error = self.map_error(response, operation=operation, address=address)
         if error is not None:
             if not idempotent and isinstance(error, ServerError):

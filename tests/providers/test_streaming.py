@@ -26,6 +26,7 @@ from reconciler.errors import SourceChangedError
 from reconciler.model import DesiredAsset
 from reconciler.payload import (
     CHUNK,
+    INLINE_MAX,
     FormFile,
     Payload,
     PayloadChanged,
@@ -204,11 +205,13 @@ def test_a_retried_multipart_request_sends_every_file_again_whole(tmp_path, wolk
 
 
 @pytest.mark.parametrize("where", ["start", "end"])
-def test_a_file_changed_since_the_plan_is_not_stored(tmp_path, exolve, where):
-    """Same size, other bytes: found while streaming, before the body is
-    complete, so the service never gets a whole request."""
+@pytest.mark.parametrize("size", [2 * CHUNK + 5, INLINE_MAX])
+def test_a_file_changed_since_the_plan_is_not_stored(tmp_path, exolve, where, size):
+    """Same size, other bytes: found before the body is complete (a body sent
+    whole, before any of it; a streamed one, before its last chunk), so the
+    service never gets a whole request."""
     emulator, server = exolve
-    data = noisy_wav(2 * CHUNK + 5)
+    data = noisy_wav(size)
     asset = desired("changed", data, "ex")
     payload = file_payload(tmp_path / "changed.wav", data)
     edited = bytearray(data)
@@ -218,7 +221,10 @@ def test_a_file_changed_since_the_plan_is_not_stored(tmp_path, exolve, where):
         run(exolve_provider(server.url), lambda p: p.create_resolving(asset, payload))
     assert "Nothing was uploaded" in caught.value.render()
     assert emulator.records == {}
-    assert len([r for r in emulator.requests if r.path.endswith("/Upload")]) <= 1  # never retried
+    uploads = [r for r in emulator.requests if r.path.endswith("/Upload")]
+    assert len(uploads) <= 1  # never retried
+    if 4 * -(-size // 3) < INLINE_MAX:  # a body sent whole is verified before any of it goes out
+        assert uploads == []
 
 
 def test_a_file_grown_or_gone_since_the_plan_fails_before_sending(tmp_path, wolkvox):
