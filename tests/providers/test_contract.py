@@ -155,6 +155,17 @@ def test_retry_budget_is_bounded(target, served):
     assert emulator.token not in str(info.value)
 
 
+@pytest.mark.parametrize("retries", [0, 1])
+def test_the_first_failure_counts_against_the_retry_budget(target, served, retries):
+    """The first attempt runs outside the retry loop (HttpProvider.request):
+    it still counts as one of the max_retries + 1 attempts."""
+    emulator, server = served
+    emulator.faults.fail_next(100, 503)
+    with pytest.raises(ProviderError):
+        run(make_provider(target, server.url, max_retries=retries), lambda p: p.list())
+    assert len(emulator.requests) == retries + 1
+
+
 def test_bad_token_is_an_auth_error(target, served, monkeypatch):
     emulator, server = served
     monkeypatch.setenv(target.token_env, "wrong-token-value")
