@@ -6,7 +6,11 @@ at the least cost: streamed, header-only, on threads, and remembered.
   thread pool hashes several files at once.
 - The facts come from the file's header: mutagen is handed the open file and
   reads what it needs (for an MP3 a few frames, for OGG the last page), not
-  the whole file.
+  the whole file. A file that fits in one chunk (most prompts) is answered
+  from the bytes just hashed; a plain WAV among them without mutagen
+  (audio/plainwav.py), and its broken-audio scan, which the gate of plan and
+  apply asks for next, is made from the same bytes (audio/scan.remember):
+  one open and one read per file.
 - A stat-keyed cache (`.reconciler/digests.json` beside the config, like
   git's index or ccache's manifests) remembers, per path, the sha256 and facts
   of a file whose (size, mtime_ns, ctime_ns, inode, device) has not changed,
@@ -34,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from reconciler.atomic import atomic_write
-from reconciler.audio.inspect import AudioInfo, NotAudioError, inspect_file
+from reconciler.audio.inspect import AudioInfo, NotAudioError, inspect_bytes, inspect_file
 from reconciler.documents import parse_json
 from reconciler.inputs import (
     MAX_AUDIO_BYTES,
@@ -44,7 +48,7 @@ from reconciler.inputs import (
     read_file,
     stat_regular,
 )
-from reconciler.pooling import split_by_size
+from reconciler.pooling import POOL_MIN_BYTES
 
 CACHE_DIR = ".reconciler"
 CACHE_FILE = "digests.json"
@@ -79,6 +83,10 @@ class DigestCache:
                 data = parse_json(read_file(self.path, limit=MAX_DIGEST_CACHE_BYTES))
                 if data.get("version") == CACHE_VERSION and isinstance(data.get("files"), dict):
                     self._old = data["files"]
+
+    def holds(self, path: str) -> bool:
+        """Whether the cache read has an entry for `path` (lookup may still refuse it)."""
+        return path in self._old
 
     def lookup(self, path: str, info: os.stat_result) -> Facts | None:
         entry = self._old.get(path)
@@ -118,70 +126,105 @@ class DigestCache:
 def read_facts(path: Path, cache: DigestCache | None = None) -> Facts:
     """sha256, size and facts of one audio file. Raises InputError (not a
     readable regular file) or NotAudioError."""
-    name = str(path)
     if cache is not None:
-        hit = cache.lookup(name, stat_regular(path, limit=MAX_AUDIO_BYTES))
+        hit = cache.lookup(str(path), stat_regular(path, limit=MAX_AUDIO_BYTES))
         if hit is not None:
             return hit
+    return _read(path, cache)
+
+
+def _read(path: Path, cache: DigestCache | None, pooled: list[Path] | None = None) -> Facts | None:
+    """read_facts, the cache already asked. With `pooled`, a file worth a worker
+    thread (reconciler.pooling) is not read but added to it (None is returned):
+    the size comes from the open, not from a stat of its own."""
     hashed_at = time.time_ns()
     fd, before = open_regular(path, limit=MAX_AUDIO_BYTES)
     try:
+        if pooled is not None and before.st_size >= POOL_MIN_BYTES:
+            pooled.append(path)
+            return None
         digest = hashlib.sha256()
         size = 0
-        with os.fdopen(fd, "rb", buffering=0, closefd=False) as fh:
-            while chunk := fh.read(CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-                if size > MAX_AUDIO_BYTES:
-                    raise InputError(f"grew past the limit of {MAX_AUDIO_BYTES:,} bytes while being read")
-            fh.seek(0)
-            audio = inspect_file(fh, size)
+        first = b""
+        want = min(CHUNK, before.st_size + 1)  # not a 1 MiB buffer for a file of 200 bytes
+        while chunk := os.read(fd, want):
+            if not size:
+                first = chunk
+            digest.update(chunk)
+            size += len(chunk)
+            if size > MAX_AUDIO_BYTES:
+                raise InputError(f"grew past the limit of {MAX_AUDIO_BYTES:,} bytes while being read")
+            if len(chunk) < want:
+                break  # a short read of a regular file is its end: no read to hear it again
+            want = CHUNK
+        sha = digest.hexdigest()
+        if size == len(first):  # the whole file is in memory (most prompts): no second read
+            audio = _facts_of(first, sha)
+        else:
+            with os.fdopen(fd, "rb", buffering=0, closefd=False) as fh:
+                fh.seek(0)
+                audio = inspect_file(fh, size)
         after = os.fstat(fd)
     except OSError as exc:
         raise InputError(os_reason(exc)) from None
     finally:
         os.close(fd)
-    facts = (digest.hexdigest(), size, audio)
+    facts = (sha, size, audio)
     if cache is not None and _key(after) == _key(before) and after.st_size == size:
-        cache.store(name, after, hashed_at, facts)  # not when it changed while being read
+        cache.store(str(path), after, hashed_at, facts)  # not when it changed while being read
     return facts
 
 
+def _facts_of(data: bytes, sha: str) -> AudioInfo:
+    """The facts of a whole file's bytes. A plain WAV (plainwav.py) is answered
+    from these bytes, and its broken-audio scan, which the gate of plan and
+    apply will ask for, is made now and kept by sha256 (scan.remember)."""
+    if data[:4] == b"RIFF":
+        from reconciler.audio import plainwav
+
+        wav = plainwav.parse(data)
+        if wav is not None:
+            from reconciler.audio.scan import remember
+
+            remember(sha, plainwav.scan_facts(wav, data))
+            return plainwav.audio_info(wav)
+    return inspect_bytes(data)
+
+
 def read_many(paths: Iterable[Path], cache: DigestCache | None = None) -> dict[Path, Facts | Exception]:
-    """read_facts of each path, on a thread pool; failures are returned, not
-    raised, so the caller reports the first one in its own order."""
+    """read_facts of each path, on a thread pool for the larger files; failures
+    are returned, not raised, so the caller reports the first one in its own order."""
     unique = list(dict.fromkeys(paths))
 
-    def one(path: Path) -> Facts | Exception:
+    def one(path: Path, pooled: list[Path] | None = None) -> Facts | Exception | None:
         try:
-            return read_facts(path, cache)
+            return _read(path, cache, pooled)
         except (InputError, NotAudioError) as exc:
             return exc
 
-    # cache hits first, here: a hit is a stat and a dict lookup, cheaper than a
-    # trip through the pool (10,000 unchanged files: no thread work at all)
-    results: dict[Path, Facts | Exception] = {}
-    misses = []
+    results: dict[Path, Facts | Exception | None] = {}
+    pooled: list[Path] = []
     for path in unique:
-        hit = _cached(path, cache)
-        if hit is None:
-            misses.append(path)
-        else:
-            results[path] = hit
-    small, large = split_by_size(misses)  # tiny files cost more through a pool (reconciler.pooling)
-    results.update((p, one(p)) for p in small)
-    if len(large) < 2:
-        results.update((p, one(p)) for p in large)
+        # cache hits first, here: a hit is a stat and a dict lookup, cheaper than a
+        # trip through the pool (10,000 unchanged files: no thread work at all);
+        # then tiny files are read here, as they are opened (reconciler.pooling)
+        found = _cached(path, cache)
+        if found is None:
+            found = one(path, pooled)
+        if found is not None:
+            results[path] = found
+    if len(pooled) < 2:
+        results.update((p, one(p)) for p in pooled)
     else:
         with ThreadPoolExecutor(max_workers=THREADS) as pool:
-            results.update(zip(large, pool.map(one, large), strict=True))
-    return {p: results[p] for p in unique}
+            results.update(zip(pooled, pool.map(one, pooled), strict=True))
+    return {p: found for p in unique if (found := results[p]) is not None}
 
 
 def _cached(path: Path, cache: DigestCache | None) -> Facts | None:
     """The cache's answer for `path`, or None (a miss, or a path that read_facts
-    must report on)."""
-    if cache is None:
+    must report on). A path the cache holds nothing for costs no stat."""
+    if cache is None or not cache.holds(str(path)):
         return None
     try:
         return cache.lookup(str(path), stat_regular(path, limit=MAX_AUDIO_BYTES))

@@ -139,7 +139,7 @@ class MeasurementStore:
         """The file's scan from this process, the index, or its measurements."""
         if sha256 in self._scanned:
             return self._scanned[sha256]
-        from reconciler.audio.scan import ScanFacts
+        from reconciler.audio.scan import ScanFacts, recall
 
         found: ScanFacts | None = None
         raw = self.data["scans"].get(sha256)
@@ -148,6 +148,11 @@ class MeasurementStore:
                 found = ScanFacts.model_validate(raw)  # as `get`
             except ValidationError:
                 found = None  # damaged: scanned again
+        if found is None:
+            found = recall(sha256)  # scanned as it was hashed (a plain WAV): stored as a scan
+            if found is not None:
+                self.data["scans"][sha256] = found.model_dump(mode="json")
+                self._dirty = True
         if found is None:
             measured = self.get(sha256)
             found = ScanFacts.of(measured) if measured is not None else None

@@ -24,6 +24,8 @@ Module map (issue 11, API in AUDIO_CONTRACT.md):
 - lint     RULES, LintRules, Finding, lint; lint_file (measure + lint, undecodable -> `truncated`)
 - scan     ScanFacts, scan_file: the broken-audio facts (empty, truncated, clipped runs)
            of a file, streamed in bounded blocks (the gate of validate/plan/apply)
+- plainwav the header facts and scan of a plain WAV from bytes in memory, as
+           mutagen and libsndfile give them, without either (a cold plan's hashing)
 
 Deviations from the contract: none. Additions: AudioDecodeError.reason
 ("undecodable" | "empty" | "truncated"); RenditionCache.ensure raises

@@ -31,19 +31,8 @@ import soundfile as sf
 
 from reconciler.audio.errors import AudioDecodeError
 from reconciler.audio.inspect import sniff_format
+from reconciler.audio.measure import SUBTYPE_ENCODINGS
 from reconciler.inputs import MAX_AUDIO_BYTES, InputError, read_file
-
-# libsndfile subtype -> our encoding names (recipe.Encoding where there is one)
-SUBTYPE_ENCODINGS = {
-    "PCM_16": "pcm_16",
-    "PCM_24": "pcm_24",
-    "PCM_S8": "pcm_8",
-    "PCM_U8": "pcm_8",
-    "ULAW": "ulaw",
-    "ALAW": "alaw",
-    "MPEG_LAYER_III": "mp3",
-    "VORBIS": "vorbis",
-}
 
 # Frames per read when salvaging a damaged file: small enough that a FLAC cut
 # short yields what precedes the damage (a read that reaches it fails whole).

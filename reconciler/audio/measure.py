@@ -46,6 +46,19 @@ FULL_SCALE = {
 }
 _DEFAULT_FULL_SCALE = 32767 / 32768
 
+# libsndfile subtype -> our encoding names (recipe.Encoding where there is one);
+# here, not in decode.py, so the plain-WAV scan (plainwav.py) names them without libsndfile
+SUBTYPE_ENCODINGS = {
+    "PCM_16": "pcm_16",
+    "PCM_24": "pcm_24",
+    "PCM_S8": "pcm_8",
+    "PCM_U8": "pcm_8",
+    "ULAW": "ulaw",
+    "ALAW": "alaw",
+    "MPEG_LAYER_III": "mp3",
+    "VORBIS": "vorbis",
+}
+
 
 def clip_subtype(subtype: str, encoding: str) -> str | None:
     """The subtype whose full scale judges clipping in a decoded file; None: the

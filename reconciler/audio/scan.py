@@ -77,6 +77,14 @@ class ScanFacts(BaseModel):
                    clipped_runs=m.clipped_runs, empty=m.empty, truncated=m.truncated)
 
 
+def clip_threshold(full_scale: float) -> np.float64:
+    """The magnitude from which a decoded sample is at full scale (as measure.count_clipped_runs)."""
+    import numpy as np
+
+    # a numpy float64 (not a Python float): float32 blocks are compared in float64
+    return np.float64(full_scale * (1 - 1e-9))
+
+
 class ClipCounter:
     """Runs of >= `run` consecutive samples at full scale, per channel (as
     `measure.count_clipped_runs`), fed block by block. The last `run` samples'
@@ -86,8 +94,7 @@ class ClipCounter:
     def __init__(self, channels: int, full_scale: float, run: int = CLIP_RUN) -> None:
         import numpy as np
 
-        # a numpy float64 (not a Python float): float32 blocks are compared in float64
-        self.threshold = np.float64(full_scale * (1 - 1e-9))
+        self.threshold = clip_threshold(full_scale)
         self.run = run
         self.runs = 0
         self._tail = np.zeros((run, channels), dtype=bool)  # before the first sample: not at full scale
@@ -97,7 +104,14 @@ class ClipCounter:
 
         if block.shape[0] == 0:
             return
-        at_full = np.abs(block.reshape(block.shape[0], -1)) >= self.threshold
+        self.feed_flags(np.abs(block.reshape(block.shape[0], -1)) >= self.threshold)
+
+    def feed_flags(self, at_full: np.ndarray) -> None:
+        """Feed a block already judged: (frames, channels), True at full scale."""
+        import numpy as np
+
+        if at_full.shape[0] == 0:
+            return
         if not at_full.any():
             # the usual block: no run ends, starts or goes on here (the carried
             # samples are cut off from the next block by these)
@@ -112,6 +126,22 @@ class ClipCounter:
             starts &= joined[k + 1 : n - r + k + 1]
         self.runs += int(np.count_nonzero(starts))
         self._tail = joined[n - r :].copy()
+
+
+# Scans made while a file was read for its sha256 (digests.read_facts answers a
+# plain WAV from the bytes it just hashed, plainwav.py), by sha256: the gate
+# takes them from here instead of opening the file again. A scan is a function
+# of the bytes, so an entry is never stale; only this process's files are here.
+_EARLY: dict[str, ScanFacts] = {}
+
+
+def remember(sha256: str, facts: ScanFacts) -> None:
+    _EARLY[sha256] = facts
+
+
+def recall(sha256: str) -> ScanFacts | None:
+    """The scan made when the file of this sha256 was read, or None."""
+    return _EARLY.get(sha256)
 
 
 def scan_file(path: Path, *, block: int = BLOCK_FRAMES) -> ScanFacts:
@@ -173,13 +203,13 @@ def _scan(fd: int, fmt: str, name: str, block: int) -> ScanFacts:
     import soundfile as sf
 
     from reconciler.audio import decode
-    from reconciler.audio.measure import clip_subtype, full_scale
+    from reconciler.audio.measure import SUBTYPE_ENCODINGS, clip_subtype, full_scale
 
     read_error: Exception | None = None
     with _open(fd) as handle:
         header = decode._Header(handle.subtype, int(handle.channels), int(handle.frames))
         sample_rate, subtype = int(handle.samplerate), handle.subtype
-        encoding = "flac" if fmt == "flac" else decode.SUBTYPE_ENCODINGS.get(subtype, subtype.lower())
+        encoding = "flac" if fmt == "flac" else SUBTYPE_ENCODINGS.get(subtype, subtype.lower())
         scale = full_scale(clip_subtype(subtype, encoding))
         counter = ClipCounter(max(header.channels, 1), scale)
         if fmt == "mp3":

@@ -207,16 +207,21 @@ print(",".join(m for m in ("numpy", "soundfile", "soxr", "pyloudnorm", "scipy") 
 """
 
 
-def test_the_gate_loads_no_loudness_stack(tmp_path):
-    # no recipe, no lint table: the gate scans (numpy + libsndfile) and measures nothing:
+@pytest.mark.parametrize(("fmt", "loaded"), [
+    # plain WAVs are scanned from the bytes hashed (plainwav.py): numpy only to count the clipped runs
+    ("wav", "numpy"),
+    ("flac", "numpy,soundfile"),  # the streaming scan through libsndfile
+])
+def test_the_gate_loads_no_loudness_stack(tmp_path, fmt, loaded):
+    # no recipe, no lint table: the gate scans and measures nothing:
     # scipy (through pyloudnorm) cost a second of import on every cold plan
     (tmp_path / "audio").mkdir()
-    write(tmp_path / "audio" / "ok.wav", sine(440, 0.5, 8000, dbfs=-6), 8000)
-    write(tmp_path / "audio" / "clip.wav", clipped(8000), 8000)
+    write(tmp_path / "audio" / f"ok.{fmt}", sine(440, 0.5, 8000, dbfs=-6), 8000, fmt)
+    write(tmp_path / "audio" / f"clip.{fmt}", clipped(8000), 8000, fmt)
     config = tmp_path / "reconciler.toml"
     config.write_text('[providers.local]\ntype = "directory"\npath = "remote"\n'
-                      '[[providers.local.glob]]\npattern = "audio/*.wav"\n')
+                      f'[[providers.local.glob]]\npattern = "audio/*.{fmt}"\n')
     out = subprocess.run([sys.executable, "-c", GATE, str(config)], capture_output=True, text=True, check=True)
     *refusal, modules = out.stdout.strip().splitlines()
-    assert "audio lint: 1 error-level finding" in refusal[0] and "clip.wav" in "\n".join(refusal)
-    assert modules == "numpy,soundfile"
+    assert "audio lint: 1 error-level finding" in refusal[0] and f"clip.{fmt}" in "\n".join(refusal)
+    assert modules == loaded
