@@ -206,21 +206,23 @@ class Applier:
         return asset
 
     def _read(self, asset: DesiredAsset, *, verify: bool = False) -> Payload:
-        """The asset's bytes as the provider will stream them: read as they are
-        sent and checked against the planned sha256 before the request is
-        complete (`verify`: read and check them now as well)."""
+        """The asset's bytes as the provider will stream them. The provider
+        opens the file, and checks it against the planned size and sha256 as
+        it reads, before its request is complete or its copy renamed into
+        place (a file changed since the plan fails that change, nothing
+        recorded). Not opened here as well: a stat, open, fstat and close on
+        the event loop, per action, each waiting for the GIL behind the
+        threads that copy and fsync. `verify`: read and check them now."""
         if not is_content_hash(asset.sha256):
             return Payload.of_bytes(b"")  # file-less (AssetSpec.content_identity): create works from the spec
         assert asset.file is not None
         payload = Payload.of_file(asset.file, size=asset.size, sha256=asset.sha256)
-        try:
-            if verify:
+        if verify:
+            try:
                 for _ in payload.chunks():
                     pass
-            else:
-                payload.check()
-        except PayloadChanged as exc:
-            raise PlanError(str(exc), hint=PLAN_AGAIN) from None
+            except PayloadChanged as exc:
+                raise PlanError(str(exc), hint=PLAN_AGAIN) from None
         return payload
 
     async def _record(self, asset: DesiredAsset, remote: RemoteAsset, **kw) -> None:

@@ -15,6 +15,7 @@ guarantee per caller is exactly that of its own fsync.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -58,3 +59,49 @@ class GroupCommit(Generic[T]):
         """Until nothing is pending or being flushed."""
         while self._worker is not None and not self._worker.done():
             await asyncio.shield(self._worker)
+
+
+class _Batch:
+    __slots__ = ("done", "error")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.error: BaseException | None = None
+
+
+class ThreadGroupCommit:
+    """Group commit for callers in worker threads (a copy that has just renamed
+    its file into a folder): `commit()` blocks until a `flush()` that started
+    after the call has finished. The caller that finds no flush running runs it
+    itself, in its own thread — no hop to the event loop and back per file —
+    and the callers that arrive meanwhile wait and share the next flush. A
+    flush that raises fails every caller of its batch; the next is tried afresh."""
+
+    def __init__(self, flush: Callable[[], None]) -> None:
+        self._flush = flush
+        self._cond = threading.Condition()
+        self._open: _Batch | None = None  # the callers waiting for the next flush
+        self._running = False
+
+    def commit(self) -> None:
+        with self._cond:
+            batch = self._open
+            if batch is None:
+                batch = self._open = _Batch()
+            while not batch.done:
+                if self._running:
+                    self._cond.wait()
+                    continue
+                # no flush running, so this batch is still open: lead it
+                self._running, self._open = True, None
+                self._cond.release()
+                try:
+                    self._flush()
+                except BaseException as exc:  # noqa: BLE001 - handed to every caller of the batch
+                    batch.error = exc
+                finally:
+                    self._cond.acquire()
+                    batch.done, self._running = True, False
+                    self._cond.notify_all()
+            if batch.error is not None:
+                raise batch.error

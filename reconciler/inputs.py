@@ -92,14 +92,20 @@ class NotARegularFile(OSError):
 _SYSTEM_FOLDERS = ("/dev", "/proc", "/sys")
 
 
+def check_write_folder(folder: Path | str, path: Path | str) -> None:
+    """The folder part of `check_write_target`, for a writer that checks its
+    folder once and then writes many files into it (`path`: the one named)."""
+    folder = os.path.realpath(folder)
+    shm = folder == "/dev/shm" or folder.startswith("/dev/shm/")  # a plain tmpfs, fine to write to
+    if not shm and any(folder == top or folder.startswith(top + "/") for top in _SYSTEM_FOLDERS):
+        raise NotARegularFile(path, f"is in {folder}, a system folder reconciler never writes to")
+
+
 def check_write_target(path: Path | str) -> None:
     """Raise NotARegularFile unless `path` is absent, a regular file, or a
     symlink to one (the link is replaced, as before) — and not under /dev
     (but /dev/shm), /proc or /sys, where even a symlink (/dev/stdout) is the system's."""
-    folder = os.path.realpath(os.path.dirname(os.path.abspath(path)))
-    shm = folder == "/dev/shm" or folder.startswith("/dev/shm/")  # a plain tmpfs, fine to write to
-    if not shm and any(folder == top or folder.startswith(top + "/") for top in _SYSTEM_FOLDERS):
-        raise NotARegularFile(path, f"is in {folder}, a system folder reconciler never writes to")
+    check_write_folder(os.path.dirname(os.path.abspath(path)), path)
     try:
         info = os.lstat(path)
     except (OSError, ValueError):

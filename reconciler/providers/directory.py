@@ -6,9 +6,12 @@ file name. Descriptions live in `.reconciler-index.json` in the folder,
 because a sounds folder has nowhere else to keep them.
 
 A copy is durable before apply records it: the file is fsynced before its
-rename, and the folder after it. The copies of concurrent actions run in
-worker threads (their fsyncs overlap), and the folder's fsync is shared by
-the renames that completed together (group commit).
+rename, and the folder after it. Each copy runs whole in a worker thread
+(read, checked against the plan, written, fsynced, renamed, its description
+noted, the folder synced): one hop from the event loop and back per file.
+The folder's fsync, and the rewrite of the index when descriptions changed,
+are shared by the copies that renamed their files meanwhile (group commit,
+led by one of those threads).
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ import json
 import logging
 import os
 import stat
+import threading
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
-from reconciler.atomic import atomic_write, remove_stale_temps
+from reconciler.atomic import atomic_write, fsync_folder, remove_stale_temps, replace_file
 from reconciler.audio import NotAudioError, inspect_bytes, sha256_bytes, sniff_format
 from reconciler.audio.inspect import inspect_file
 from reconciler.documents import parse_json
@@ -36,8 +40,16 @@ from reconciler.errors import (
     RemoteConflictError,
     SourceChangedError,
 )
-from reconciler.groupcommit import GroupCommit
-from reconciler.inputs import MAX_AUDIO_BYTES, InputError, os_reason, read_file, real_path
+from reconciler.groupcommit import ThreadGroupCommit
+from reconciler.inputs import (
+    MAX_AUDIO_BYTES,
+    InputError,
+    check_write_folder,
+    check_write_target,
+    os_reason,
+    read_file,
+    real_path,
+)
 from reconciler.model import DesiredAsset, RemoteAsset
 from reconciler.payload import PLAN_AGAIN, Payload, PayloadChanged, as_payload
 from reconciler.providers.base import Capabilities, Provider
@@ -47,8 +59,6 @@ log = logging.getLogger(__name__)
 
 INDEX_FILE = ".reconciler-index.json"
 MAX_INDEX_BYTES = 64 * 1024 * 1024  # descriptions of ~100,000 files; a bigger one is ignored
-
-log = logging.getLogger(__name__)
 
 
 class DirectorySettings(ProviderSettings):
@@ -82,22 +92,49 @@ class DirectoryProvider(Provider):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._folder_sync: GroupCommit[None] = GroupCommit(lambda _: self._fsync_root())
+        self._folder_sync = ThreadGroupCommit(self._flush_folder)
+        # the descriptions as this run last read or set them, read at the first
+        # change (the lockfile lock keeps other applies out meanwhile); `dirty`:
+        # set here and not yet written, for the next folder sync to write
+        self._index_lock = threading.Lock()
+        self._index: dict[str, str] | None = None
+        self._index_dirty = False
+        self._root_ready = False
 
-    def _fsync_root(self) -> None:
-        fd = os.open(self.root, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    def _flush_folder(self) -> None:
+        """The index, if descriptions changed, then the folder's entries (the
+        renames and unlinks before this call) on disk. Runs in the worker
+        thread of one of the operations that share it."""
+        with self._index_lock:
+            body = self._index_body() if self._index_dirty else None
+            self._index_dirty = False
+        if body is not None:
+            try:
+                atomic_write(self.root / INDEX_FILE, body)
+            except BaseException:
+                with self._index_lock:
+                    self._index_dirty = True  # the next sync tries again
+                raise
+        fsync_folder(self.root)
 
-    async def _sync_folder(self, operation: str) -> None:
-        """The folder's entries (a rename, a new file) on disk; concurrent
-        callers share one fsync."""
+    def _synced(self, operation: str) -> None:
+        """Blocking, in a worker thread: what this operation changed in the
+        folder (entries, descriptions) is on disk; concurrent callers share one
+        index write and one fsync."""
         try:
-            await self._folder_sync.commit(None)
+            self._folder_sync.commit()
         except OSError as exc:
             raise self._error(exc, operation) from None
+
+    async def _sync_folder(self, operation: str) -> None:
+        await asyncio.to_thread(self._synced, operation)
+
+    def _ready_root(self, target: str) -> None:
+        """The folder exists and may be written to (checked once a run, not per file)."""
+        if not self._root_ready:
+            check_write_folder(self.root, target)
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._root_ready = True
 
     @functools.cached_property
     def root(self) -> Path:
@@ -137,19 +174,25 @@ class DirectoryProvider(Provider):
             return {}
         return {k: v for k, v in index.items() if isinstance(v, str)}
 
-    def _write_index(self, index: dict[str, str]) -> None:
-        body = json.dumps(dict(sorted(index.items())), indent=2, ensure_ascii=False) + "\n"
-        atomic_write(self.root / INDEX_FILE, body.encode())
+    def _index_body(self) -> bytes:
+        assert self._index is not None
+        return (json.dumps(dict(sorted(self._index.items())), indent=2, ensure_ascii=False) + "\n").encode()
 
-    def _set_description(self, filename: str, description: str | None) -> None:
-        index = self._read_index()
-        if index.get(filename) == (description or None):
-            return  # already so: no rewrite (a folder of files without descriptions never gets one)
-        if description:
-            index[filename] = description
-        else:
-            index.pop(filename, None)
-        self._write_index(index)
+    def _describe(self, filename: str, description: str | None) -> bool:
+        """Note `filename`'s description for the next folder sync to write;
+        whether it changed (already so: no rewrite, and a folder of files
+        without descriptions never gets an index). Any thread."""
+        with self._index_lock:
+            if self._index is None:
+                self._index = self._read_index()
+            if self._index.get(filename) == (description or None):
+                return False
+            if description:
+                self._index[filename] = description
+            else:
+                self._index.pop(filename, None)
+            self._index_dirty = True
+            return True
 
     # --- operations -----------------------------------------------------
     async def recover(self) -> None:
@@ -235,17 +278,21 @@ class DirectoryProvider(Provider):
             duration=info.duration if info else None,
         )
 
-    def _written(self, filename: str, payload: Payload, description: str) -> RemoteAsset:
-        """The file just written from `payload` (its digest was checked as it was copied)."""
-        try:
-            with open(self.root / filename, "rb") as fh:
-                info = inspect_file(fh, payload.size)
-        except (NotAudioError, OSError):
-            info = None
+    def _written(self, filename: str, asset: DesiredAsset, payload: Payload) -> RemoteAsset:
+        """The file just written from `payload`. Its bytes are the planned ones
+        (checked as they were copied), so the facts the config load read from
+        them describe it; only bytes the load did not take for audio are read."""
+        info = asset.audio
+        if info is None:
+            try:
+                with open(self.root / filename, "rb") as fh:
+                    info = inspect_file(fh, payload.size)
+            except (NotAudioError, OSError):
+                info = None
         return RemoteAsset(
             remote_id=filename,
             name=filename.rsplit(".", 1)[0],
-            description=description,
+            description=asset.description,
             size=payload.size,
             sha256=payload.digest(),
             format=info.format if info else None,
@@ -262,66 +309,70 @@ class DirectoryProvider(Provider):
         filename = self._filename(asset, name or asset.name)
         payload = as_payload(data)
         remote = await asyncio.to_thread(self._create_file, asset, filename, payload)
-        try:
-            self._set_description(filename, asset.description)
-        except OSError as exc:
-            raise self._error(exc, "create") from None
-        await self._sync_folder("create")
         log.info("%s: create %s (%d bytes)", self.label, filename, payload.size)
         return remote
 
     def _create_file(self, asset: DesiredAsset, filename: str, payload: Payload) -> RemoteAsset:
-        """In a worker thread: the copy (chunk by chunk, checked against the plan
-        before the rename), fsynced and renamed into place."""
-        target = self.root / filename
+        """In a worker thread, the whole create: the copy (chunk by chunk,
+        checked against the plan before the rename), fsynced and renamed into
+        place, its description noted, and the folder synced with them."""
+        target = os.path.join(self.root, filename)
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            if target.exists():
+            self._ready_root(target)
+            if os.path.exists(target):
                 raise RemoteConflictError(
                     f"{target} already exists",
                     provider=f"directory {self.instance}",
                     operation="create",
                     address=asset.address,
                 )
-            atomic_write(target, payload.chunks())
+            replace_file(target, payload.chunks())
         except OSError as exc:
             raise self._error(exc, "create") from None
         except PayloadChanged as exc:
             raise self._changed(exc, asset, "create") from None
-        return self._written(filename, payload, asset.description)
+        self._describe(filename, asset.description)
+        self._synced("create")
+        return self._written(filename, asset, payload)
 
     async def overwrite(self, remote_id: str, asset: DesiredAsset, data: bytes | Payload) -> RemoteAsset:
         filename = self._filename(asset, asset.name)
         payload = as_payload(data)
         remote = await asyncio.to_thread(self._overwrite_file, remote_id, asset, filename, payload)
-        try:
-            if filename != remote_id:
-                self._set_description(remote_id, None)
-            self._set_description(filename, asset.description)
-        except OSError as exc:
-            raise self._error(exc, "overwrite") from None
-        await self._sync_folder("overwrite")
         moved = f" (was {remote_id})" if filename != remote_id else ""
         log.info("%s: overwrite %s%s (%d bytes)", self.label, filename, moved, payload.size)
         return remote
 
     def _overwrite_file(self, remote_id: str, asset: DesiredAsset, filename: str, payload: Payload) -> RemoteAsset:
-        """In a worker thread: the new copy in place of the old one."""
+        """In a worker thread: the new copy in place of the old one, synced."""
+        target = os.path.join(self.root, filename)
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.root / filename, payload.chunks())
+            self._ready_root(target)
+            check_write_target(target)
+            replace_file(target, payload.chunks())
             if filename != remote_id:  # the format changed, so the extension did too
                 with contextlib.suppress(FileNotFoundError):
-                    (self.root / remote_id).unlink()
+                    os.unlink(os.path.join(self.root, remote_id))
         except OSError as exc:
             raise self._error(exc, "overwrite") from None
         except PayloadChanged as exc:
             raise self._changed(exc, asset, "overwrite") from None
-        return self._written(filename, payload, asset.description)
+        if filename != remote_id:
+            self._describe(remote_id, None)
+        self._describe(filename, asset.description)
+        self._synced("overwrite")
+        return self._written(filename, asset, payload)
 
     async def update(self, remote_id: str, *, name: str, description: str) -> RemoteAsset:
         ext = remote_id.rsplit(".", 1)[1] if "." in remote_id else ""
         filename = f"{name}.{ext}" if ext else name
+        remote = await asyncio.to_thread(self._update_file, remote_id, filename, description)
+        renamed = f" -> {filename}" if filename != remote_id else ""
+        log.info("%s: update %s%s (description %r)", self.label, remote_id, renamed, description)
+        return remote
+
+    def _update_file(self, remote_id: str, filename: str, description: str) -> RemoteAsset:
+        """In a worker thread: the rename and the description, synced before apply records them."""
         source, target = self.root / remote_id, self.root / filename
         try:
             if filename != remote_id:
@@ -332,17 +383,15 @@ class DirectoryProvider(Provider):
                         operation="rename",
                     )
                 os.rename(source, target)
-                self._set_description(remote_id, None)
-            self._set_description(filename, description)
+                self._describe(remote_id, None)
+            described = self._describe(filename, description)
             data = self._read_file(target, "update")
         except FileNotFoundError as exc:
             raise self._error(exc, "update", NotFoundError) from None
         except OSError as exc:
             raise self._error(exc, "update") from None
-        if filename != remote_id:
-            await self._sync_folder("update")  # the rename, before apply records it
-        renamed = f" -> {filename}" if filename != remote_id else ""
-        log.info("%s: update %s%s (description %r)", self.label, remote_id, renamed, description)
+        if filename != remote_id or described:
+            self._synced("update")
         return self._remote(filename, data, description)
 
     def _read_file(self, path: Path, operation: str) -> bytes:
@@ -353,15 +402,20 @@ class DirectoryProvider(Provider):
             raise cls(f"{path} {exc.reason}", provider=f"directory {self.instance}", operation=operation) from None
 
     async def delete(self, remote_id: str) -> None:
+        await asyncio.to_thread(self._delete_file, remote_id)
+        log.info("%s: delete %s", self.label, remote_id)
+
+    def _delete_file(self, remote_id: str) -> None:
+        """In a worker thread: the file and its description gone, synced."""
         try:
-            (self.root / remote_id).unlink()
+            os.unlink(os.path.join(self.root, remote_id))
+            removed = True
         except FileNotFoundError:
-            pass
+            removed = False
         except OSError as exc:
             raise self._error(exc, "delete") from None
-        if remote_id in self._read_index():
-            self._set_description(remote_id, None)
-        log.info("%s: delete %s", self.label, remote_id)
+        if self._describe(remote_id, None) or removed:
+            self._synced("delete")
 
     async def download(self, remote_id: str) -> bytes:
         log.info("%s: download %s", self.label, remote_id)

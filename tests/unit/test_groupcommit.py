@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from reconciler.groupcommit import GroupCommit
+from reconciler.groupcommit import GroupCommit, ThreadGroupCommit
 
 
 def test_callers_that_arrive_during_a_flush_share_the_next_one():
@@ -76,3 +76,62 @@ def test_a_cancelled_caller_does_not_cancel_the_flush_the_others_wait_on(cancel_
 
     asyncio.run(main())
     assert sorted(i for batch in flushed for i in batch) == [1, 2]
+
+
+# --- ThreadGroupCommit: the same for callers in worker threads ---------------------------
+
+def test_threads_that_arrive_during_a_flush_share_the_next_one_and_return_only_once_durable():
+    flushes: list[int] = []
+    handed: list[int] = []  # what was handed over before each flush began
+    lock = threading.Lock()
+    started = threading.Event()
+
+    def flush() -> None:
+        with lock:
+            snapshot = len(handed)
+        started.set()
+        if not flushes:  # a slow first fsync: the others arrive meanwhile
+            deadline = time.monotonic() + 5
+            while len(handed) < 8 and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(0.05)
+        flushes.append(snapshot)
+
+    group = ThreadGroupCommit(flush)
+    returned: list[tuple[int, int]] = []  # (caller, flushes finished when it returned)
+
+    def one(i: int) -> None:
+        with lock:
+            handed.append(i)
+            mine = len(handed)
+        group.commit()
+        # a flush that began after this caller handed its item over has finished
+        assert any(snapshot >= mine for snapshot in flushes), (mine, flushes)
+        returned.append((i, len(flushes)))
+
+    first = threading.Thread(target=one, args=(0,))
+    first.start()
+    started.wait()
+    others = [threading.Thread(target=one, args=(i,)) for i in range(1, 8)]
+    for t in others:
+        t.start()
+    for t in [first, *others]:
+        t.join()
+    assert sorted(i for i, _ in returned) == list(range(8))
+    assert flushes[0] == 1, flushes  # the first caller does not wait for company
+    assert len(flushes) < 8, flushes  # the seven that came during the first flush shared
+
+
+def test_a_failed_thread_flush_fails_its_batch_and_the_next_is_tried_afresh():
+    calls = []
+
+    def flush() -> None:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device")
+
+    group = ThreadGroupCommit(flush)
+    with pytest.raises(OSError, match="No space"):
+        group.commit()
+    group.commit()
+    assert calls == [0, 1]
