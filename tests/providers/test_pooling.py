@@ -1,0 +1,43 @@
+"""HttpProvider spreads requests in flight over small connection pools
+(`_pick_client`): httpcore checks every idle connection of a pool with
+syscalls twice per request, so one pool of many connections cost more CPU
+than the requests. The pools grow with the requests in flight, are reused
+once idle, and are all closed with the provider."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from pathlib import Path
+
+from reconciler.providers.exolve import ExolveProvider, ExolveSettings
+from reconciler.providers.http import POOL_SHARE
+from tests.emulators.exolve import DEFAULT_TOKEN, ExolveEmulator
+from tests.emulators.harness import EmulatorServer
+
+
+def test_requests_in_flight_get_pools_of_their_own_reused_and_closed(monkeypatch):
+    monkeypatch.setenv("EXOLVE_API_KEY", DEFAULT_TOKEN)
+    emulator = ExolveEmulator()
+    with EmulatorServer(emulator) as server:
+        emulator.faults.latency(0.05)
+        settings = ExolveSettings.model_validate({"type": "exolve", "base_url": server.url, "timeout": 10})
+        provider = ExolveProvider("ex", settings, base_dir=Path("."))
+
+        async def go():
+            async with provider:
+                await provider.list()
+                assert len(provider._clients) == 1
+                await asyncio.gather(*(provider.list() for _ in range(6)))
+                grown = list(provider._clients)
+                await asyncio.gather(*(provider.list() for _ in range(6)))
+                await provider.list()
+                assert provider._clients == grown  # idle pools are reused, none added
+                assert provider._busy == [0] * len(grown)
+            return grown
+
+        clients = asyncio.run(go())
+    assert emulator.max_in_flight == 6  # none waited for another
+    assert len(clients) == math.ceil(6 / POOL_SHARE)
+    assert all(client.is_closed for client in clients)
+    assert provider._clients == [] and provider.client is None
