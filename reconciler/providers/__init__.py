@@ -1,16 +1,18 @@
 """The registry of provider types: one line per type.
 
 A provider module is imported the first time its type is asked for, not when
-the CLI starts: the HTTP providers pull in httpx (and, through it, rich and
-pygments), which a `directory`-only config or `reconciler --version` never
-needs. Iterating the registry (`reconciler providers`, the JSON Schema, a
-did-you-mean over every key) imports them all.
+the CLI starts: the HTTP providers pull in httpx, which a `directory`-only
+config or `reconciler --version` never needs. Iterating the registry
+(`reconciler providers`, the JSON Schema, a did-you-mean over every key)
+imports them all.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Iterator, Mapping
+from types import ModuleType
 
 from reconciler.providers.base import Capabilities, Provider
 
@@ -24,6 +26,33 @@ _REGISTRY: dict[str, str] = {
 }
 
 
+def import_without_cli(module: str, cli: str = "httpx._main") -> ModuleType:
+    """`importlib.import_module(module)`, without loading httpx's command-line client.
+
+    httpx's `__init__` runs `try: from ._main import main` / `except ImportError:`
+    a stub, for its `httpx` console script only; `_main` imports rich and
+    pygments (and click): ~40 ms of CPU, a sixth of an apply's start-up, for a
+    `main` reconciler never calls. While `module` is imported, a None in
+    sys.modules makes that import raise ImportError, so httpx keeps its stub.
+    The entry is taken out again at once: a later `import httpx._main` loads the
+    real client.
+
+    Fail-safe: where httpx is already loaded the import is plain, and should an
+    httpx release import `_main` without that `except`, the ImportError is
+    caught here and `module` imported again the ordinary way."""
+    if cli.partition(".")[0] in sys.modules or cli in sys.modules:
+        return importlib.import_module(module)
+    sys.modules[cli] = None  # type: ignore[assignment]  # the import system's "not importable" mark
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        sys.modules.pop(cli, None)
+        return importlib.import_module(module)
+    finally:
+        if cli in sys.modules and sys.modules[cli] is None:
+            del sys.modules[cli]
+
+
 class _Providers(Mapping[str, type[Provider]]):
     """type name -> provider class, each module imported on first use."""
 
@@ -35,7 +64,7 @@ class _Providers(Mapping[str, type[Provider]]):
         cls = self._loaded.get(type_name)
         if cls is None:
             module, _, name = self._registry[type_name].partition(":")
-            cls = getattr(importlib.import_module(module), name)
+            cls = getattr(import_without_cli(module), name)
             assert cls.type_name == type_name, f"registry line {type_name!r} names {cls.type_name!r}"
             self._loaded[type_name] = cls
         return cls

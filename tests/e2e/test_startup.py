@@ -92,3 +92,22 @@ def test_every_command_is_still_registered():
     code, modules = loaded("--help")
     assert code == 0
     assert {"reconciler.cli_apply", "reconciler.cli_setup", "reconciler.cli_gitops", "reconciler.cli_team"} <= modules
+
+
+def test_an_http_plan_loads_httpx_without_its_command_line_client(workspace, wav, serve, monkeypatch):
+    # httpx's __init__ tries `from ._main import main` (its console script: rich,
+    # pygments); providers.import_without_cli keeps it out (~40 ms of every HTTP command)
+    from tests.emulators.wolkvox import WolkvoxEmulator
+
+    emulator = WolkvoxEmulator()
+    monkeypatch.setenv("WOLKVOX_TOKEN", emulator.token)
+    server = serve(emulator)
+    workspace.audio("welcome.wav", wav(0.1))
+    workspace.write(f'[providers.wv]\ntype = "wolkvox"\nbase_url = "{server.url}/api/v2/"\n'
+                    '[[providers.wv.glob]]\npattern = "audio/*.wav"\n')
+    code, modules = loaded("plan", "-c", str(workspace.config))
+    assert code == 0
+    assert "httpx" in modules and "reconciler.providers.wolkvox" in modules  # the probe sees them
+    assert not top(modules) & {"rich", "pygments"}
+    assert "httpx._main" not in modules
+    assert any(r.path.endswith("information.php") for r in emulator.requests)  # it did list
