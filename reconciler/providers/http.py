@@ -363,11 +363,12 @@ class HttpProvider(Provider):
 
     async def _send_pooled(self, method: str, url: httpx.URL, kwargs: dict[str, Any]) -> httpx.Response:
         index = self._pick_client()
-        self._busy[index] += 1
+        busy, client = self._busy, self._clients[index]  # as they are now: the provider may close meanwhile
+        busy[index] += 1
         try:
-            return await self._clients[index].request(method, url, **kwargs)
+            return await client.request(method, url, **kwargs)
         finally:
-            self._busy[index] -= 1
+            busy[index] -= 1
 
     async def _exchange(
         self, method: str, path: str, operation: str, address: str | None, idempotent: bool, kwargs: dict[str, Any]

@@ -10,6 +10,7 @@ import asyncio
 import math
 from pathlib import Path
 
+from reconciler.errors import ProviderError
 from reconciler.providers.exolve import ExolveProvider, ExolveSettings
 from reconciler.providers.http import POOL_SHARE
 from tests.emulators.exolve import DEFAULT_TOKEN, ExolveEmulator
@@ -41,3 +42,25 @@ def test_requests_in_flight_get_pools_of_their_own_reused_and_closed(monkeypatch
     assert len(clients) == math.ceil(6 / POOL_SHARE)
     assert all(client.is_closed for client in clients)
     assert provider._clients == [] and provider.client is None
+
+
+def test_a_request_still_in_flight_when_the_provider_closes_fails_as_a_request(monkeypatch):
+    """gather() raises at the first failure while other requests run on; the
+    provider may then close under them. They end with the request's own
+    error, not an error of the pools' bookkeeping."""
+    monkeypatch.setenv("EXOLVE_API_KEY", DEFAULT_TOKEN)
+    emulator = ExolveEmulator()
+    with EmulatorServer(emulator) as server:
+        emulator.faults.latency(0.3)
+        settings = ExolveSettings.model_validate({"type": "exolve", "base_url": server.url, "timeout": 10,
+                                                  "max_retries": 0})
+        provider = ExolveProvider("ex", settings, base_dir=Path("."))
+
+        async def go():
+            async with provider:
+                slow = asyncio.ensure_future(provider.list())
+                await asyncio.sleep(0.1)  # in flight
+            return await asyncio.gather(slow, return_exceptions=True)
+
+        [outcome] = asyncio.run(go())
+    assert isinstance(outcome, ProviderError), repr(outcome)
