@@ -21,18 +21,10 @@ import posixpath
 import ssl
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 from pydantic import Field, field_validator
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
-)
-from tenacity.wait import wait_random_exponential
 
 from reconciler import __version__
 from reconciler.errors import (
@@ -51,6 +43,9 @@ from reconciler.errors import (
 from reconciler.payload import PLAN_AGAIN, PayloadChanged, StreamedBody
 from reconciler.providers.base import Provider
 from reconciler.providers.settings import ProviderSettings
+
+if TYPE_CHECKING:  # tenacity loads with the first failure worth retrying (~6 ms a start-up)
+    from tenacity import RetryCallState
 
 log = logging.getLogger(__name__)
 
@@ -296,6 +291,8 @@ class HttpProvider(Provider):
             if not self._retryable(exc, idempotent) or self.settings.max_retries == 0:
                 raise
             failed: list[BaseException] = [exc]
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay
+        from tenacity.wait import wait_random_exponential
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None

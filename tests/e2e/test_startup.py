@@ -94,7 +94,7 @@ def test_every_command_is_still_registered():
     assert {"reconciler.cli_apply", "reconciler.cli_setup", "reconciler.cli_gitops", "reconciler.cli_team"} <= modules
 
 
-def test_an_http_plan_loads_httpx_without_its_command_line_client(workspace, wav, serve, monkeypatch):
+def test_an_http_plan_loads_httpx_without_its_command_line_client_and_no_retry_library(workspace, wav, serve, monkeypatch):
     # httpx's __init__ tries `from ._main import main` (its console script: rich,
     # pygments); providers.import_without_cli keeps it out (~40 ms of every HTTP command)
     from tests.emulators.wolkvox import WolkvoxEmulator
@@ -110,4 +110,6 @@ def test_an_http_plan_loads_httpx_without_its_command_line_client(workspace, wav
     assert "httpx" in modules and "reconciler.providers.wolkvox" in modules  # the probe sees them
     assert not top(modules) & {"rich", "pygments"}
     assert "httpx._main" not in modules
+    # retries are built only after a failure worth retrying: none here
+    assert "tenacity" not in top(modules)
     assert any(r.path.endswith("information.php") for r in emulator.requests)  # it did list
