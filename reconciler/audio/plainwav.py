@@ -12,9 +12,10 @@ Only a file whose layout leaves the libraries no other way to read it takes
 this path (`parse`): RIFF/WAVE sized to the file; `fmt ` first (16 bytes, or
 18 with an empty extension) naming PCM 8/16/24/32-bit, float 32/64-bit,
 A-law or µ-law with the block align and byte rate those imply; then at most
-one `fact` (4 bytes) and one `PEAK` (its size for the channels); `data` last,
-holding whole frames and ending the file (with or without its pad byte).
-Anything else — WAVE_FORMAT_EXTENSIBLE, LIST or other chunks, a data chunk
+one `fact` (4 bytes), one `PEAK` (its size for the channels) and one LIST of
+INFO texts (as ffmpeg writes); `data` last, holding whole frames and ending
+the file (with or without its pad byte). Anything else —
+WAVE_FORMAT_EXTENSIBLE, other chunks or lists, a data chunk
 cut short, empty or promising nothing — returns None, and mutagen and
 libsndfile answer as before. tests/unit/audio/test_plainwav.py generates
 files on both sides of that line and compares every fact with the libraries'.
@@ -28,6 +29,7 @@ are judged by their codes: the only codes libsndfile decodes at full scale
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -74,6 +76,7 @@ MAX_CHANNELS = 64
 MAX_RATE = 768_000
 
 _FMT = struct.Struct("<HHIIHH")
+_INFO_ID = re.compile(rb"I[A-Z0-9]{3}")
 _CHUNK = struct.Struct("<4sI")
 
 
@@ -107,6 +110,7 @@ def parse(data: bytes) -> PlainWav | None:
             or align != channels * bits // 8 or byte_rate != align * rate):
         return None
     sizes = {b"fact": 4, b"PEAK": 8 + 8 * channels}  # the chunks allowed between fmt and data
+    listed = False
     pos = 20 + size
     while pos + 8 <= end:
         chunk, size = _CHUNK.unpack_from(data, pos)
@@ -115,10 +119,31 @@ def parse(data: bytes) -> PlainWav | None:
             if size == 0 or size % align or not (stop == end or (size & 1 and stop + 1 == end)):
                 return None
             return PlainWav(subtype, channels, rate, align, pos + 8, size)
-        if sizes.pop(chunk, None) != size:
+        if chunk == b"LIST" and not listed:
+            listed = True
+            if not _info_list(data, pos + 8, size, end):
+                return None
+        elif sizes.pop(chunk, None) != size:
             return None  # another chunk, one seen twice, or the wrong size
         pos += 8 + size
     return None
+
+
+def _info_list(data: bytes, start: int, size: int, end: int) -> bool:
+    """Whether a LIST chunk is a plain INFO list (ffmpeg writes one, `ISFT`):
+    even-sized, within the file, its text chunks (I + three capitals or
+    digits) filling it exactly. mutagen only reads its type; libsndfile walks
+    its chunks and skips what it does not keep, with nothing to refuse."""
+    stop = start + size
+    if size & 1 or stop > end or data[start : start + 4] != b"INFO":
+        return False
+    pos = start + 4
+    while pos < stop:
+        if pos + 8 > stop or not _INFO_ID.fullmatch(data, pos, pos + 4):
+            return False
+        text = _CHUNK.unpack_from(data, pos)[1]
+        pos += 8 + text + (text & 1)  # a text of odd length is padded
+    return pos == stop
 
 
 def audio_info(wav: PlainWav) -> AudioInfo:

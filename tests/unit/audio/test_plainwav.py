@@ -175,6 +175,30 @@ def pack_samples(tag: int, bits: int, values: list) -> bytes:
     return np.array(values, dtype={8: "u1", 16: "<i2", 32: "<i4"}[bits]).tobytes()
 
 
+def info_list(*texts: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
+    """A LIST of INFO texts, each padded to an even length."""
+    body = b"".join(name + struct.pack("<I", len(t)) + t + b"\0" * (len(t) & 1) for name, t in texts)
+    return b"LIST", b"INFO" + body
+
+
+FFMPEG_LIST = info_list((b"ISFT", b"Lavf58.76.100\0"))
+BAD_CHUNKS = [(b"fact", b"\0" * 8), (b"PEAK", b"\0" * 12), (b"junk", b"\0" * 6), (b"id3 ", b"ID3"),
+              (b"ID3 ", b"ID3\x03\0\0\0\0\0\0"), (b"fact", b"\0\0\0\0"),
+              # lists that are not plain INFO texts: another type, a text that overruns or
+              # leaves bytes over, an id libsndfile acts on, a type mutagen cannot decode
+              (b"LIST", b"adtllabl\x08\0\0\0\x01\0\0\0ab\0\0"), (b"LIST", b"INFOISFT\x09\0\0\0abc\0"),
+              (b"LIST", b"INFOISFT\x02\0\0\0ab\0\0"), (b"LIST", b"INFOdata\x02\0\0\0ab"),
+              (b"LIST", b"INFO\0\0\0\0\x02\0\0\0ab"), (b"LIST", b"\xffNFOISFT\x02\0\0\0ab"), (b"LIST", b"IN"),
+              (b"LIST", b"INFOIsft\x02\0\0\0ab")]
+
+
+def test_a_list_of_info_texts_as_ffmpeg_writes_it_is_plain():
+    fmt = struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)
+    samples = pack_samples(1, 16, [0, 32767, 32767, 32767, 9, -32768, -32768, -32768])
+    for extra in (FFMPEG_LIST, info_list(), info_list((b"INAM", b"x"), (b"ICMT", b"a" * 3000), (b"IXYZ", b""))):
+        assert assert_plain_answers_as_the_libraries(riff([(b"fmt ", fmt), extra, (b"data", samples)]))
+
+
 DEFECTS = ("tag", "channels", "rate", "align", "byte rate", "extension", "chunk", "order", "riff size",
            "partial frame", "tail", "cut", "empty")
 
@@ -211,22 +235,22 @@ def wav_files(draw, defective: bool = True) -> bytes:
         samples = bytes(draw(st.lists(st.integers(0, 255), max_size=60)))
     if "partial frame" in defects:
         samples += bytes(draw(st.sampled_from([1, 2])))
-    valid_extras = [(b"fact", b"\0\0\0\0"), (b"PEAK", b"\0" * (8 + 8 * channels))]
+    texts = st.tuples(st.sampled_from([b"ISFT", b"INAM", b"ICMT", b"IART", b"ICRD", b"IXYZ", b"I0A9"]),
+                      st.binary(max_size=40) | st.just(b"x" * 2100))  # past libsndfile's 2 KB buffer
+    valid_extras = [(b"fact", b"\0\0\0\0"), (b"PEAK", b"\0" * (8 + 8 * channels)),
+                    info_list(*draw(st.lists(texts, max_size=3)))]
     extras = [chunk for chunk in valid_extras if draw(st.booleans())]
+    extras = draw(st.permutations(extras))
     if "chunk" in defects:
         extras.insert(draw(st.integers(0, len(extras))), draw(st.sampled_from([
             (b"fact", b"\0" * 8), (b"PEAK", b"\0" * 12), (b"LIST", b"INFOISFT\x04\0\0\0abc\0"), (b"junk", b"\0" * 6),
-            (b"id3 ", b"ID3"), valid_extras[0]])))  # the last: a second fact chunk
+            (b"id3 ", b"ID3"), valid_extras[0], *BAD_CHUNKS[-8:]])))  # a second fact chunk, odd lists
     chunks = [(b"fmt ", fmt + extension), *extras, (b"data", samples)]
     if "order" in defects:
         chunks = [chunks[-1], *chunks[:-1]]
     data = riff(chunks, size_delta=pick("riff size", st.just(0), st.sampled_from([2, -2, -8])), pad=draw(st.booleans()),
                 tail=pick("tail", st.just(b""), st.sampled_from([b"LIST\x04\0\0\0INFO", b"\0\0"])))
     return data[: len(data) - pick("cut", st.just(0), st.sampled_from([1, 3]))]
-
-
-BAD_CHUNKS = [(b"fact", b"\0" * 8), (b"PEAK", b"\0" * 12), (b"LIST", b"INFOISFT\x04\0\0\0abc\0"), (b"junk", b"\0" * 6),
-              (b"id3 ", b"ID3"), (b"ID3 ", b"ID3\x03\0\0\0\0\0\0"), (b"fact", b"\0\0\0\0")]
 
 
 @pytest.mark.parametrize("where", [1, 2])
