@@ -180,14 +180,14 @@ def _facts_of(data: bytes, sha: str) -> AudioInfo:
     from these bytes, and its broken-audio scan, which the gate of plan and
     apply will ask for, is made now and kept by sha256 (scan.remember)."""
     if data[:4] == b"RIFF":
-        from reconciler.audio import plainwav
+        from reconciler.audio.plainwav import read
 
-        wav = plainwav.parse(data)
-        if wav is not None:
+        plain = read(data)
+        if plain is not None:
             from reconciler.audio.scan import remember
 
-            remember(sha, plainwav.scan_facts(wav, data))
-            return plainwav.audio_info(wav)
+            remember(sha, plain[1])
+            return plain[0]
     return inspect_bytes(data)
 
 

@@ -71,6 +71,13 @@ _TELLING_BYTES = {
     "ALAW": (0, 1, bytes(G711_FULL_SCALE_CODES["ALAW"])),
     "ULAW": (0, 1, bytes(G711_FULL_SCALE_CODES["ULAW"])),
 }
+# each subtype's telling bytes as one byte class: one search in C per file
+_TELLING = {subtype: (at, width, re.compile(b"[" + re.escape(values) + b"]"))
+            for subtype, (at, width, values) in _TELLING_BYTES.items()}
+# subtype -> (our encoding name, the full scale that judges clipping), as scan.py derives them
+_JUDGED = {subtype: (encoding, full_scale(clip_subtype(subtype, encoding)))
+           for subtype in SUBTYPES.values()
+           for encoding in [SUBTYPE_ENCODINGS.get(subtype, subtype.lower())]}
 # bounds well inside what libsndfile opens (it refuses 0 channels or a 0 Hz rate)
 MAX_CHANNELS = 64
 MAX_RATE = 768_000
@@ -146,6 +153,12 @@ def _info_list(data: bytes, start: int, size: int, end: int) -> bool:
     return pos == stop
 
 
+def read(data: bytes) -> tuple[AudioInfo, ScanFacts] | None:
+    """The header facts and the scan of `data` when it is a plain WAV, else None."""
+    wav = parse(data)
+    return None if wav is None else (audio_info(wav), scan_facts(wav, data))
+
+
 def audio_info(wav: PlainWav) -> AudioInfo:
     """What inspect.inspect_file answers (mutagen's WAVE: the data chunk's
     declared size over the block align, over the rate — computed as mutagen
@@ -159,8 +172,7 @@ def scan_facts(wav: PlainWav, data: bytes) -> ScanFacts:
     """What scan.scan_file answers for this file (libsndfile reads every frame
     the data chunk holds: nothing is missing, nothing is cut)."""
     subtype, channels, frames = wav.subtype, wav.channels, wav.frames
-    encoding = SUBTYPE_ENCODINGS.get(subtype, subtype.lower())
-    scale = full_scale(clip_subtype(subtype, encoding))
+    encoding, scale = _JUDGED[subtype]
     runs = 0
     if _may_reach_full_scale(subtype, data, wav.data_offset, wav.data_size):
         at_full = _at_full(subtype, data, frames * channels, wav.data_offset, scale).reshape(frames, channels)
@@ -175,13 +187,12 @@ def scan_facts(wav: PlainWav, data: bytes) -> ScanFacts:
 
 def _may_reach_full_scale(subtype: str, data: bytes, offset: int, size: int) -> bool:
     """False when no sample can be at full scale (see _TELLING_BYTES); True for floats."""
-    if subtype not in _TELLING_BYTES:
+    if subtype not in _TELLING:
         return True
-    at, width, values = _TELLING_BYTES[subtype]
-    # bytes.find on the 8-bit data in place; one strided copy of the telling bytes otherwise
-    telling = data[offset + at : offset + size : width] if width > 1 else data
-    start, stop = (0, len(telling)) if width > 1 else (offset, offset + size)
-    return any(telling.find(value, start, stop) >= 0 for value in values)
+    at, width, values = _TELLING[subtype]
+    if width == 1:  # the 8-bit data searched in place
+        return values.search(data, offset, offset + size) is not None
+    return values.search(data[offset + at : offset + size : width]) is not None  # one strided copy
 
 
 def _at_full(subtype: str, data: bytes, count: int, offset: int, scale: float) -> np.ndarray:
