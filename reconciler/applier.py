@@ -10,10 +10,9 @@ Terraform); every failure is reported at the end.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from reconciler.errors import NotFoundError, PlanError, ProviderError, ReconcilerError
@@ -240,15 +239,10 @@ class Applier:
         and 20 ms requests, every action kept its slot through the fsync as well.
         The action still goes on only once its record is durable. Every caller
         runs inside the slot (`_guarded`, `_batch`)."""
-        async with self._slot_released(instance):
-            await write
-
-    @contextlib.asynccontextmanager
-    async def _slot_released(self, instance: str) -> AsyncIterator[None]:
         slot = self.slots[instance]
         slot.release()
         try:
-            yield
+            await write
         finally:
             await slot.acquire()
 

@@ -38,8 +38,9 @@ class GroupCommit(Generic[T]):
         self._pending.append((item, done))
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._drain())
-        # shielded: a cancelled caller must not cancel the flush others wait on
-        await asyncio.shield(done)
+        # a cancelled caller cancels only its own future: the flush others wait
+        # on is the worker task's, and it skips futures already done
+        await done
 
     async def _drain(self) -> None:
         while self._pending:
@@ -105,3 +106,4 @@ class ThreadGroupCommit:
                     self._cond.notify_all()
             if batch.error is not None:
                 raise batch.error
+

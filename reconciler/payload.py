@@ -161,10 +161,16 @@ class Payload:
         return self.sha256 or hashlib.sha256(self.data or b"").hexdigest()
 
     def read(self) -> bytes:
-        """All the bytes at once (verified), for a caller that needs them whole."""
+        """All the bytes at once (verified), for a caller that needs them whole:
+        one open and one read of the planned size (and a byte more, to tell a
+        grown file), not a read per chunk."""
         if self.data is not None:
             return self.data
-        return b"".join(self.chunks())
+        fd = self._open()
+        try:
+            return self._whole_of(fd)
+        finally:
+            os.close(fd)
 
 
 def as_payload(data: bytes | Payload) -> Payload:

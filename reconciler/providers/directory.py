@@ -6,12 +6,12 @@ file name. Descriptions live in `.reconciler-index.json` in the folder,
 because a sounds folder has nowhere else to keep them.
 
 A copy is durable before apply records it: the file is fsynced before its
-rename, and the folder after it. Each copy runs whole in a worker thread
-(read, checked against the plan, written, fsynced, renamed, its description
-noted, the folder synced): one hop from the event loop and back per file.
-The folder's fsync, and the rewrite of the index when descriptions changed,
-are shared by the copies that renamed their files meanwhile (group commit,
-led by one of those threads).
+rename, and the folder after it. Each operation runs whole in a worker
+thread — read, checked against the plan, written, fsynced, renamed, its
+description noted, the folder synced — one hop from the event loop and back
+per file. The folder sync (the index rewritten if descriptions changed, the
+folder fsynced) is shared by the operations that changed the folder
+meanwhile, led by one of their threads (ThreadGroupCommit).
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ import logging
 import os
 import stat
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import Field
 
@@ -56,9 +57,18 @@ from reconciler.providers.base import Capabilities, Provider
 from reconciler.providers.settings import LocalPath, ProviderSettings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 INDEX_FILE = ".reconciler-index.json"
 MAX_INDEX_BYTES = 64 * 1024 * 1024  # descriptions of ~100,000 files; a bigger one is ignored
+# files up to this size are read whole (one read) rather than in chunks
+WHOLE_MAX = 1024 * 1024
+
+
+def _source(payload: Payload) -> bytes | Iterator[bytes]:
+    """The payload's bytes, checked against the plan before the last of them
+    is given: a small file read whole (one open, one read), a large one in chunks."""
+    return payload.read() if payload.size <= WHOLE_MAX else payload.chunks()
 
 
 class DirectorySettings(ProviderSettings):
@@ -94,40 +104,50 @@ class DirectoryProvider(Provider):
         super().__init__(*args, **kwargs)
         self._folder_sync = ThreadGroupCommit(self._flush_folder)
         # the descriptions as this run last read or set them, read at the first
-        # change (the lockfile lock keeps other applies out meanwhile); `dirty`:
-        # set here and not yet written, for the next folder sync to write
+        # change (the lockfile lock keeps other applies out meanwhile).
+        # `_index_dirty`: set and not yet written; `_entries_dirty`: a file
+        # renamed, created or removed since the last folder sync began
         self._index_lock = threading.Lock()
         self._index: dict[str, str] | None = None
         self._index_dirty = False
+        self._entries_dirty = False
         self._root_ready = False
 
     def _flush_folder(self) -> None:
         """The index, if descriptions changed, then the folder's entries (the
-        renames and unlinks before this call) on disk. Runs in the worker
-        thread of one of the operations that share it."""
+        renames and unlinks before this call) on disk; nothing when nothing
+        changed. In a worker thread, for the operations that share it."""
         with self._index_lock:
             body = self._index_body() if self._index_dirty else None
-            self._index_dirty = False
-        if body is not None:
-            try:
+            entries = self._entries_dirty or body is not None
+            self._index_dirty = self._entries_dirty = False
+        try:
+            if body is not None:
                 atomic_write(self.root / INDEX_FILE, body)
-            except BaseException:
-                with self._index_lock:
-                    self._index_dirty = True  # the next sync tries again
-                raise
-        fsync_folder(self.root)
+            if entries:
+                fsync_folder(self.root)
+        except BaseException:
+            with self._index_lock:  # the next sync tries again
+                self._index_dirty = self._index_dirty or body is not None
+                self._entries_dirty = True
+            raise
 
-    def _synced(self, operation: str) -> None:
-        """Blocking, in a worker thread: what this operation changed in the
-        folder (entries, descriptions) is on disk; concurrent callers share one
-        index write and one fsync."""
+    def _entries_changed(self) -> None:
+        with self._index_lock:
+            self._entries_dirty = True
+
+    async def _in_thread(self, operation: str, job: Callable[[], T]) -> T:
+        """`job` run in a worker thread, then the folder synced there (its
+        entries and descriptions on disk) before it returns."""
+        return await asyncio.to_thread(self._synced_after, operation, job)
+
+    def _synced_after(self, operation: str, job: Callable[[], T]) -> T:
+        result = job()
         try:
             self._folder_sync.commit()
         except OSError as exc:
             raise self._error(exc, operation) from None
-
-    async def _sync_folder(self, operation: str) -> None:
-        await asyncio.to_thread(self._synced, operation)
+        return result
 
     def _ready_root(self, target: str) -> None:
         """The folder exists and may be written to (checked once a run, not per file)."""
@@ -178,21 +198,20 @@ class DirectoryProvider(Provider):
         assert self._index is not None
         return (json.dumps(dict(sorted(self._index.items())), indent=2, ensure_ascii=False) + "\n").encode()
 
-    def _describe(self, filename: str, description: str | None) -> bool:
-        """Note `filename`'s description for the next folder sync to write;
-        whether it changed (already so: no rewrite, and a folder of files
-        without descriptions never gets an index). Any thread."""
+    def _describe(self, filename: str, description: str | None) -> None:
+        """Note `filename`'s description for the next folder sync to write
+        (already so: no rewrite, and a folder of files without descriptions
+        never gets an index). Any thread."""
         with self._index_lock:
             if self._index is None:
                 self._index = self._read_index()
             if self._index.get(filename) == (description or None):
-                return False
+                return
             if description:
                 self._index[filename] = description
             else:
                 self._index.pop(filename, None)
             self._index_dirty = True
-            return True
 
     # --- operations -----------------------------------------------------
     async def recover(self) -> None:
@@ -308,14 +327,14 @@ class DirectoryProvider(Provider):
     async def create(self, asset: DesiredAsset, data: bytes | Payload, *, name: str | None = None) -> RemoteAsset:
         filename = self._filename(asset, name or asset.name)
         payload = as_payload(data)
-        remote = await asyncio.to_thread(self._create_file, asset, filename, payload)
+        remote = await self._in_thread("create", functools.partial(self._create_file, asset, filename, payload))
         log.info("%s: create %s (%d bytes)", self.label, filename, payload.size)
         return remote
 
     def _create_file(self, asset: DesiredAsset, filename: str, payload: Payload) -> RemoteAsset:
-        """In a worker thread, the whole create: the copy (chunk by chunk,
-        checked against the plan before the rename), fsynced and renamed into
-        place, its description noted, and the folder synced with them."""
+        """In a worker thread: the copy (checked against the plan before the
+        rename), fsynced and renamed into place, its description noted (the
+        folder is synced after it)."""
         target = os.path.join(self.root, filename)
         try:
             self._ready_root(target)
@@ -326,30 +345,32 @@ class DirectoryProvider(Provider):
                     operation="create",
                     address=asset.address,
                 )
-            replace_file(target, payload.chunks())
+            replace_file(target, _source(payload))
         except OSError as exc:
             raise self._error(exc, "create") from None
         except PayloadChanged as exc:
             raise self._changed(exc, asset, "create") from None
+        self._entries_changed()
         self._describe(filename, asset.description)
-        self._synced("create")
         return self._written(filename, asset, payload)
 
     async def overwrite(self, remote_id: str, asset: DesiredAsset, data: bytes | Payload) -> RemoteAsset:
         filename = self._filename(asset, asset.name)
         payload = as_payload(data)
-        remote = await asyncio.to_thread(self._overwrite_file, remote_id, asset, filename, payload)
+        remote = await self._in_thread(
+            "overwrite", functools.partial(self._overwrite_file, remote_id, asset, filename, payload)
+        )
         moved = f" (was {remote_id})" if filename != remote_id else ""
         log.info("%s: overwrite %s%s (%d bytes)", self.label, filename, moved, payload.size)
         return remote
 
     def _overwrite_file(self, remote_id: str, asset: DesiredAsset, filename: str, payload: Payload) -> RemoteAsset:
-        """In a worker thread: the new copy in place of the old one, synced."""
+        """In a worker thread: the new copy in place of the old one."""
         target = os.path.join(self.root, filename)
         try:
             self._ready_root(target)
             check_write_target(target)
-            replace_file(target, payload.chunks())
+            replace_file(target, _source(payload))
             if filename != remote_id:  # the format changed, so the extension did too
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(self.root, remote_id))
@@ -357,22 +378,23 @@ class DirectoryProvider(Provider):
             raise self._error(exc, "overwrite") from None
         except PayloadChanged as exc:
             raise self._changed(exc, asset, "overwrite") from None
+        self._entries_changed()
         if filename != remote_id:
             self._describe(remote_id, None)
         self._describe(filename, asset.description)
-        self._synced("overwrite")
         return self._written(filename, asset, payload)
 
     async def update(self, remote_id: str, *, name: str, description: str) -> RemoteAsset:
         ext = remote_id.rsplit(".", 1)[1] if "." in remote_id else ""
         filename = f"{name}.{ext}" if ext else name
-        remote = await asyncio.to_thread(self._update_file, remote_id, filename, description)
+        remote = await self._in_thread("update", functools.partial(self._update_file, remote_id, filename, description))
         renamed = f" -> {filename}" if filename != remote_id else ""
         log.info("%s: update %s%s (description %r)", self.label, remote_id, renamed, description)
         return remote
 
     def _update_file(self, remote_id: str, filename: str, description: str) -> RemoteAsset:
-        """In a worker thread: the rename and the description, synced before apply records them."""
+        """In a worker thread: the rename and the description (synced after
+        it, before apply records them)."""
         source, target = self.root / remote_id, self.root / filename
         try:
             if filename != remote_id:
@@ -383,15 +405,14 @@ class DirectoryProvider(Provider):
                         operation="rename",
                     )
                 os.rename(source, target)
+                self._entries_changed()
                 self._describe(remote_id, None)
-            described = self._describe(filename, description)
+            self._describe(filename, description)
             data = self._read_file(target, "update")
         except FileNotFoundError as exc:
             raise self._error(exc, "update", NotFoundError) from None
         except OSError as exc:
             raise self._error(exc, "update") from None
-        if filename != remote_id or described:
-            self._synced("update")
         return self._remote(filename, data, description)
 
     def _read_file(self, path: Path, operation: str) -> bytes:
@@ -402,20 +423,20 @@ class DirectoryProvider(Provider):
             raise cls(f"{path} {exc.reason}", provider=f"directory {self.instance}", operation=operation) from None
 
     async def delete(self, remote_id: str) -> None:
-        await asyncio.to_thread(self._delete_file, remote_id)
+        await self._in_thread("delete", functools.partial(self._delete_file, remote_id))
         log.info("%s: delete %s", self.label, remote_id)
 
     def _delete_file(self, remote_id: str) -> None:
-        """In a worker thread: the file and its description gone, synced."""
+        """In a worker thread: the file and its description gone (the folder synced after it)."""
         try:
             os.unlink(os.path.join(self.root, remote_id))
-            removed = True
         except FileNotFoundError:
-            removed = False
+            pass
         except OSError as exc:
             raise self._error(exc, "delete") from None
-        if self._describe(remote_id, None) or removed:
-            self._synced("delete")
+        else:
+            self._entries_changed()
+        self._describe(remote_id, None)
 
     async def download(self, remote_id: str) -> bytes:
         log.info("%s: download %s", self.label, remote_id)

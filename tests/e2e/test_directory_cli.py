@@ -608,3 +608,33 @@ def test_rename_is_announced_as_a_remote_id_change(applied, cli):
     assert "~ local.goodbye" in out and "the remote id goodbye.wav will change to farewell.wav" in out
     md = cli("plan", "--format", "markdown")[1]
     assert "`local.goodbye` (update): id `goodbye.wav` → `farewell.wav`" in md
+
+
+def test_descriptions_of_many_concurrent_changes_all_land_in_the_index(workspace, cli):
+    """Creates, renames, description changes and deletes running 8 at once
+    share one in-memory index, written with the folder syncs: every change
+    must be in the file, none lost to a concurrent one."""
+    many = {f"p{i:02d}": {"file": f"audio/p{i:02d}.wav", "description": f"prompt {i}"} for i in range(30)}
+    for i in range(30):
+        workspace.audio(f"p{i:02d}.wav", make_wav(0.05, seed=100 + i))
+    workspace.write(toml(many))
+    code, out, err = cli("apply", "--auto-approve")
+    assert code == 0, out + err
+    assert index(workspace) == {f"p{i:02d}.wav": f"prompt {i}" for i in range(30)}
+
+    changed = {key: dict(fields) for key, fields in many.items() if key not in ("p00", "p01")}  # two deleted
+    for i in range(2, 12):
+        changed[f"p{i:02d}"]["description"] = f"new {i}"  # ten described anew
+    for i in range(12, 16):
+        changed[f"p{i:02d}"]["name"] = f"q{i:02d}"  # four renamed
+    for i in range(16, 20):
+        changed[f"p{i:02d}"]["description"] = ""  # four descriptions removed
+    workspace.write(toml(changed))
+    code, out, err = cli("apply", "--auto-approve")
+    assert code == 0, out + err
+    expected = {f"p{i:02d}.wav": f"new {i}" for i in range(2, 12)}
+    expected |= {f"q{i:02d}.wav": f"prompt {i}" for i in range(12, 16)}
+    expected |= {f"p{i:02d}.wav": f"prompt {i}" for i in range(20, 30)}
+    assert index(workspace) == expected
+    assert len(remote_files(workspace)) == 28
+    assert_no_changes(cli)
