@@ -42,6 +42,9 @@ VERBS = {  # by Action value (a StrEnum: Action.CREATE == "create")
 }
 
 
+FLUSH_EVERY = 0.05  # seconds a progress line may wait to be written with the next ones
+
+
 class ApplyProgress:
     """Terraform-style lines; a progress bar as well on a terminal."""
 
@@ -72,7 +75,8 @@ class ApplyProgress:
     def flush(self) -> None:
         if self.pending:
             text, self.pending = "".join(self.pending), []
-            click.echo(text, nl=False)
+            # color=False: no isatty per write (the lines went through `printable`: no escapes)
+            click.echo(text, nl=False, color=False)
 
     def __call__(self, event: str, change: Change, detail: str) -> None:
         start, done = VERBS.get(change.action, ("Working...", "Complete"))
@@ -90,11 +94,12 @@ class ApplyProgress:
             self.write(printable(line))
 
     def write(self, line: str) -> None:
-        """Written once per turn of the event loop: the actions that completed
-        together (one shared fsync) leave in one write. click.echo per line
-        cost an isatty and a write each (stdout is unbuffered under
-        PYTHONUNBUFFERED), two system calls per line on the event loop, each
-        waiting for the GIL behind the worker threads of an apply."""
+        """Written at most FLUSH_EVERY seconds after it was given (the event
+        loop's timer writes them even while every action waits), and by `end`.
+        click.echo per line cost an isatty and a write each (stdout is
+        unbuffered under PYTHONUNBUFFERED), two system calls per line on the
+        event loop, each waiting for the GIL behind the worker threads of an
+        apply; 3,000 files on `directory` printed 6,000 lines in ~2 s."""
         self.pending.append(line + "\n")
         if len(self.pending) == 1:
             try:
@@ -102,7 +107,7 @@ class ApplyProgress:
             except RuntimeError:
                 self.flush()
                 return
-            loop.call_soon(self.flush)
+            loop.call_later(FLUSH_EVERY, self.flush)
 
 
 @cli.command()

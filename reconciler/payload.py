@@ -66,7 +66,7 @@ class Payload:
 
     @classmethod
     def of_file(cls, path: Path, *, size: int, sha256: str) -> Payload:
-        return cls(size=size, path=Path(path), sha256=sha256)
+        return cls(size=size, path=path if isinstance(path, Path) else Path(path), sha256=sha256)
 
     @classmethod
     def of_bytes(cls, data: bytes) -> Payload:
