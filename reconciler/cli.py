@@ -188,7 +188,13 @@ def plan(
 
 
 def main() -> None:
-    cli.main(prog_name="reconciler")
+    from reconciler import startup
+
+    startup.pause_collector()  # until the command's work begins: see reconciler.startup
+    try:
+        cli.main(prog_name="reconciler")
+    finally:
+        startup.resume_collector()
 
 
 __all__ = ["cli", "main", "summary_line"]

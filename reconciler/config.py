@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler import library as library_mod
+from reconciler import startup
 from reconciler.assets import AudioLoader, build_asset, effective_audio, effective_lint
 from reconciler.audio.lint import LintRules
 from reconciler.config_keys import keys_at, unknown_key
@@ -211,6 +212,7 @@ def load_config(config_path: Path, *, read_audio: bool = True) -> Desired:
     `read_audio=False` reads no audio file (`drift`, `compare`: they need the
     provider settings and the assets' keys and fields, not their content):
     assets then carry `sha256=""`, `size=0`, no audio facts and `content_known=False`."""
+    startup.end_startup()  # the command's work begins here: see reconciler.startup
     config_path = Path(config_path)
     file = str(config_path)
     raw = read_toml(config_path)

@@ -23,17 +23,27 @@ try:
 except SystemExit as exc:
     code = exc.code
 print("\\nMODULES=" + json.dumps(sorted(sys.modules)))
+import gc
+print("GC=" + json.dumps({"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}))
 sys.exit(code)
 """
 
 
-def loaded(*args: str, cwd: Path | None = None) -> tuple[int, set[str]]:
+def probe(*args: str, cwd: Path | None = None) -> tuple[int, set[str], dict]:
+    """(exit code, modules loaded, the cycle collector's state) after `reconciler ARGS`."""
     env = {**os.environ, "NO_COLOR": "1"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(list(args))], capture_output=True, text=True,
                           env=env, cwd=cwd, timeout=120, check=False)
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("MODULES="))
-    return proc.returncode, set(json.loads(line.removeprefix("MODULES=")))
+    lines = proc.stdout.splitlines()
+    modules = next(x for x in lines if x.startswith("MODULES=")).removeprefix("MODULES=")
+    gc_state = next(x for x in lines if x.startswith("GC=")).removeprefix("GC=")
+    return proc.returncode, set(json.loads(modules)), json.loads(gc_state)
+
+
+def loaded(*args: str, cwd: Path | None = None) -> tuple[int, set[str]]:
+    code, modules, _ = probe(*args, cwd=cwd)
+    return code, modules
 
 
 def top(modules: set[str]) -> set[str]:
@@ -113,3 +123,34 @@ def test_an_http_plan_loads_httpx_without_its_command_line_client_and_no_retry_l
     # retries are built only after a failure worth retrying: none here
     assert "tenacity" not in top(modules)
     assert any(r.path.endswith("information.php") for r in emulator.requests)  # it did list
+
+
+DIRECTORY = '[providers.local]\ntype = "directory"\npath = "remote"\n[[providers.local.glob]]\npattern = "audio/*.wav"\n'
+
+
+def test_the_collector_pauses_for_start_up_and_resumes_with_the_work(workspace, wav):
+    # reconciler.startup: the entry point pauses the cycle collector; load_config
+    # freezes what start-up made and resumes it; a command that loads no config
+    # resumes it at the end with nothing frozen
+    workspace.audio("welcome.wav", wav(0.1))
+    workspace.write(DIRECTORY)
+    code, _, state = probe("plan", "-c", str(workspace.config))
+    assert code == 0
+    assert state["enabled"] and state["frozen"] > 10_000  # modules, classes, schemas
+    code, _, state = probe("--version")
+    assert code == 0
+    assert state == {"enabled": True, "frozen": 0}
+    code, _, state = probe("plan", "-c", str(workspace.root / "missing.toml"))
+    assert code == 1
+    assert state["enabled"]
+
+
+def test_an_embedding_process_keeps_its_collector_as_it_was(workspace, wav, run_cli):
+    import gc
+
+    workspace.audio("welcome.wav", wav(0.1))
+    workspace.write(DIRECTORY)
+    frozen = gc.get_freeze_count()
+    code, _, _ = run_cli("plan", "-c", str(workspace.config))
+    assert code == 0
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
