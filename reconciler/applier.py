@@ -24,6 +24,10 @@ from reconciler.plan import Action, Change, Plan, ReplaceStrategy
 from reconciler.planning.landed import temporary_name
 from reconciler.providers.base import Provider
 
+# Files of a batched request read and hashed before it is built (see Applier._read):
+# the size below which that costs less than the thread hop the pool would take.
+BATCH_VERIFY_MAX = 64 * 1024
+
 Listener = Callable[[str, Change, str], None]  # (event, change, detail); event: start | done | error
 
 
@@ -204,24 +208,30 @@ class Applier:
             raise PlanError(f"{change.address} is not declared in the config")
         return asset
 
-    def _read(self, asset: DesiredAsset, *, verify: bool = False) -> Payload:
+    def _read(self, asset: DesiredAsset, *, verify: bool = False, batched: bool = False) -> Payload:
         """The asset's bytes as the provider will stream them. The provider
         opens the file, and checks it against the planned size and sha256 as
         it reads, before its request is complete or its copy renamed into
         place (a file changed since the plan fails that change, nothing
         recorded). Not opened here as well: a stat, open, fstat and close on
         the event loop, per action, each waiting for the GIL behind the
-        threads that copy and fsync. `verify`: read and check them now."""
+        threads that copy and fsync. `verify`: read and check them now.
+        `batched`: the file shares one request with others, and a change the
+        provider finds while sending fails the whole request; so a change of
+        size, or any change to a small file (read and hashed here, cheaply),
+        fails this change alone before the request is built."""
         if not is_content_hash(asset.sha256):
             return Payload.of_bytes(b"")  # file-less (AssetSpec.content_identity): create works from the spec
         assert asset.file is not None
         payload = Payload.of_file(asset.file, size=asset.size, sha256=asset.sha256)
-        if verify:
-            try:
+        try:
+            if verify or (batched and asset.size <= BATCH_VERIFY_MAX):
                 for _ in payload.chunks():
                     pass
-            except PayloadChanged as exc:
-                raise PlanError(str(exc), hint=PLAN_AGAIN) from None
+            elif batched:
+                payload.check()
+        except PayloadChanged as exc:
+            raise PlanError(str(exc), hint=PLAN_AGAIN) from None
         return payload
 
     async def _record(self, asset: DesiredAsset, remote: RemoteAsset, **kw) -> None:
@@ -398,7 +408,7 @@ class Applier:
             for change in changes:
                 try:
                     asset = self._asset(change)
-                    items.append((change, asset, self._read(asset)))
+                    items.append((change, asset, self._read(asset, batched=True)))
                 except ReconcilerError as exc:
                     self._fail(change, exc.render())
             if not items:
