@@ -159,6 +159,7 @@ class HttpProvider(Provider):
         self._busy: list[int] = []  # requests in flight per client
         self._token: str | None = None
         self._urls: dict[str, httpx.URL] = {}
+        self._closed = False
 
     # --- settings -------------------------------------------------------------
     @property
@@ -228,6 +229,7 @@ class HttpProvider(Provider):
 
     async def __aexit__(self, *exc: object) -> None:
         clients, self._clients, self._busy, self.client = self._clients, [], [], None
+        self._closed = True
         for client in clients:
             await client.aclose()
 
@@ -331,6 +333,8 @@ class HttpProvider(Provider):
     async def _send_once(
         self, method: str, path: str, *, operation: str, address: str | None, idempotent: bool, **kwargs: Any
     ) -> httpx.Response:
+        if self.client is None and self._closed:
+            raise self._closed_error(operation, address)  # a retry after the provider closed
         assert self.client is not None, "use the provider as an async context manager"
         body: StreamedBody | None = kwargs.pop("body", None)
         if body is None:
@@ -358,7 +362,11 @@ class HttpProvider(Provider):
             url = self._urls[path] = self.client.build_request("GET", path).url
         return url
 
-    async def _send_pooled(self, method: str, url: httpx.URL, kwargs: dict[str, Any]) -> httpx.Response:
+    async def _send_pooled(
+        self, method: str, url: httpx.URL, kwargs: dict[str, Any], operation: str, address: str | None
+    ) -> httpx.Response:
+        if not self._clients:  # the provider closed while this request waited for a slot
+            raise self._closed_error(operation, address)
         index = self._pick_client()
         busy, client = self._busy, self._clients[index]  # as they are now: the provider may close meanwhile
         busy[index] += 1
@@ -378,9 +386,9 @@ class HttpProvider(Provider):
         try:
             if slot is not None:
                 async with slot:
-                    response = await self._send_pooled(method, url, kwargs)
+                    response = await self._send_pooled(method, url, kwargs, operation, address)
             else:
-                response = await self._send_pooled(method, url, kwargs)
+                response = await self._send_pooled(method, url, kwargs, operation, address)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # never reached the server: safe to retry, even a create
             raise self._transport_error(exc, operation, address, sent=False) from None
@@ -405,6 +413,12 @@ class HttpProvider(Provider):
                 ) from None
             raise error
         return response
+
+    def _closed_error(self, operation: str, address: str | None) -> ProviderError:
+        """A request not sent because its provider closed meanwhile (another
+        request's failure ended the run): not retryable, never sent."""
+        return ProviderError("not sent: the run stopped at another failure", provider=self.label,
+                             operation=operation, address=address)
 
     def _changed(self, exc: PayloadChanged, operation: str, address: str | None) -> SourceChangedError:
         return SourceChangedError(

@@ -13,8 +13,10 @@ from pathlib import Path
 from reconciler.errors import ProviderError
 from reconciler.providers.exolve import ExolveProvider, ExolveSettings
 from reconciler.providers.http import POOL_SHARE
+from reconciler.providers.wolkvox import WolkvoxProvider, WolkvoxSettings
 from tests.emulators.exolve import DEFAULT_TOKEN, ExolveEmulator
 from tests.emulators.harness import EmulatorServer
+from tests.emulators.wolkvox import WolkvoxEmulator
 
 
 def test_requests_in_flight_get_pools_of_their_own_reused_and_closed(monkeypatch):
@@ -64,3 +66,28 @@ def test_a_request_still_in_flight_when_the_provider_closes_fails_as_a_request(m
 
         [outcome] = asyncio.run(go())
     assert isinstance(outcome, ProviderError), repr(outcome)
+
+
+def test_requests_waiting_or_retrying_when_the_provider_closes_fail_as_requests(monkeypatch):
+    """A request waiting for one of wolkvox's two slots per token, or about
+    to retry, when the provider closes (gather raised at another's failure)
+    ends with a provider error too: not a ValueError from picking a pool among
+    none, nor an AssertionError of a closed client."""
+    emulator = WolkvoxEmulator()
+    monkeypatch.setenv("WOLKVOX_TOKEN", emulator.token)
+    with EmulatorServer(emulator) as server:
+        emulator.faults.latency(0.3)
+        settings = WolkvoxSettings.model_validate({"type": "wolkvox", "base_url": server.url, "timeout": 10,
+                                                   "max_retry_wait": 0.01})
+        provider = WolkvoxProvider("wv", settings, base_dir=Path("."))
+
+        async def go():
+            async with provider:
+                # two in flight (then retried: a list is idempotent), the third waits for a slot
+                tasks = [asyncio.ensure_future(provider.list()) for _ in range(3)]
+                await asyncio.sleep(0.1)
+            return await asyncio.gather(*tasks, return_exceptions=True)
+
+        outcomes = asyncio.run(go())
+    assert all(isinstance(outcome, ProviderError) for outcome in outcomes), outcomes
+    assert emulator.max_token_in_flight <= 2
