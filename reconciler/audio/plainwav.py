@@ -211,7 +211,10 @@ def _at_full(subtype: str, data: bytes, count: int, offset: int, scale: float) -
         samples = ((raw[:, 0] << 8) | (raw[:, 1] << 16) | (raw[:, 2] << 24)).view(np.int32) >> 8
         decoded = samples.astype(np.float64) * 2.0**-23
     else:
-        decoded = np.frombuffer(data, _DTYPES[subtype], count, offset).astype(np.float64)
+        # errstate: a float32 signalling NaN raises the invalid flag as numpy widens
+        # it (a RuntimeWarning on the user's terminal); libsndfile widens in C, silently
+        with np.errstate(invalid="ignore"):
+            decoded = np.frombuffer(data, _DTYPES[subtype], count, offset).astype(np.float64)
         if subtype == "PCM_U8":
             decoded = (decoded - 128.0) * 2.0**-7
         elif subtype in _PCM_SCALES:

@@ -12,6 +12,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import warnings
 import wave
 from pathlib import Path
 
@@ -284,3 +285,17 @@ def test_a_quiet_plain_wav_loads_no_numpy(tmp_path):
             f"read_facts(Path({str(path)!r})); print('numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("bits, nan", [(32, struct.pack("<I", 0x7FA00000)), (32, struct.pack("<I", 0xFF800001)),
+                                       (64, struct.pack("<Q", 0x7FF4000000000000))],
+                         ids=["f32+", "f32-", "f64"])
+def test_a_float_file_of_signalling_nans_answers_as_the_libraries_without_a_warning(bits, nan):
+    # libsndfile widens float32 to float64 in C, silently; numpy's cast of a signalling
+    # NaN raises the invalid flag: a RuntimeWarning a user would see under `reconciler plan`
+    fmt = struct.pack("<HHIIHH", 3, 1, 8000, 8000 * bits // 8, bits // 8, bits)
+    data = riff([(b"fmt ", fmt), (b"data", nan * 3 + pack_samples(3, bits, [1.0, 1.0, 1.0, 0.0]))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert plainwav.read(data) is not None
+    assert assert_plain_answers_as_the_libraries(data)
