@@ -216,6 +216,7 @@ class HttpProvider(Provider):
         self.client = self._new_client()
         self._clients = [self.client]
         self._busy = [0]
+        self._closed = False
         return self
 
     def _new_client(self) -> httpx.AsyncClient:

@@ -86,7 +86,11 @@ def test_requests_waiting_or_retrying_when_the_provider_closes_fail_as_requests(
                 # two in flight (then retried: a list is idempotent), the third waits for a slot
                 tasks = [asyncio.ensure_future(provider.list()) for _ in range(3)]
                 await asyncio.sleep(0.1)
-            return await asyncio.gather(*tasks, return_exceptions=True)
+            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+            emulator.faults.latency(0)
+            async with provider:  # opened again, it sends as before
+                assert await provider.list() == []
+            return outcomes
 
         outcomes = asyncio.run(go())
     assert all(isinstance(outcome, ProviderError) for outcome in outcomes), outcomes
