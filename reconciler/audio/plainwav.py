@@ -83,7 +83,9 @@ MAX_CHANNELS = 64
 MAX_RATE = 768_000
 
 _FMT = struct.Struct("<HHIIHH")
-_INFO_ID = re.compile(rb"I[A-Z0-9]{3}")
+# a text's id; never INFO, which libsndfile takes for a list's type with no size
+# after it, and so walks the rest of the list out of step (test_plainwav)
+_INFO_ID = re.compile(rb"I(?!NFO)[A-Z0-9]{3}")
 _CHUNK = struct.Struct("<4sI")
 
 
@@ -139,7 +141,7 @@ def parse(data: bytes) -> PlainWav | None:
 def _info_list(data: bytes, start: int, size: int, end: int) -> bool:
     """Whether a LIST chunk is a plain INFO list (ffmpeg writes one, `ISFT`):
     even-sized, within the file, its text chunks (I + three capitals or
-    digits) filling it exactly. mutagen only reads its type; libsndfile walks
+    digits, not INFO) filling it exactly. mutagen only reads its type; libsndfile walks
     its chunks and skips what it does not keep, with nothing to refuse."""
     stop = start + size
     if size & 1 or stop > end or data[start : start + 4] != b"INFO":

@@ -299,3 +299,21 @@ def test_a_float_file_of_signalling_nans_answers_as_the_libraries_without_a_warn
         warnings.simplefilter("error")
         assert plainwav.read(data) is not None
     assert assert_plain_answers_as_the_libraries(data)
+
+
+# A text chunk named INFO inside a LIST of INFO texts: libsndfile takes that id
+# for the list's own type and reads no size after it (wavlike_subchunk_parse),
+# so it walks the rest of the list out of step, reading markers from the texts'
+# bytes: here it meets a `data` inside the second text, backs out and reads
+# no audio at all (an empty, truncated file) where the layout says 8 frames.
+OUT_OF_STEP = [info_list((b"INFO", b"\x10\0\0\0"), (b"ICMT", b"x" * 8 + b"data\0\0\0\0" + b"y" * 4)),
+               info_list((b"INFO", b"abcd")), info_list((b"ISFT", b"Lavf"), (b"INFO", b"\x04\0\0\0"))]
+
+
+@pytest.mark.parametrize("listed", OUT_OF_STEP, ids=["data inside", "alone", "after a text"])
+def test_a_text_named_info_is_left_to_the_libraries(listed):
+    fmt = struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)
+    data = riff([(b"fmt ", fmt), listed, (b"data", pack_samples(1, 16, [0, 32767, 32767, 32767, 9, -32768, 3, 4]))])
+    assert not assert_plain_answers_as_the_libraries(data)
+    if listed is OUT_OF_STEP[0]:
+        assert old_answers(data)[1].empty  # what the plain path would have got wrong
