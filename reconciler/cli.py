@@ -104,6 +104,11 @@ class ReconcilerGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted. The lockfile holds every action that completed.", err=True)
             code = 1
+        except BrokenPipeError:  # stdout's reader went away (`reconciler plan | head`)
+            from reconciler.pipes import discard_stdout
+
+            discard_stdout()
+            code = 1
         if standalone_mode:
             sys.exit(code)
         return code

@@ -75,8 +75,13 @@ class ApplyProgress:
     def flush(self) -> None:
         if self.pending:
             text, self.pending = "".join(self.pending), []
-            # color=False: no isatty per write (the lines went through `printable`: no escapes)
-            click.echo(text, nl=False, color=False)
+            try:
+                # color=False: no isatty per write (the lines went through `printable`: no escapes)
+                click.echo(text, nl=False, color=False)
+            except BrokenPipeError:  # the reader went away: the apply goes on (see reconciler.pipes)
+                from reconciler.pipes import discard_stdout
+
+                discard_stdout()
 
     def __call__(self, event: str, change: Change, detail: str) -> None:
         start, done = VERBS.get(change.action, ("Working...", "Complete"))
