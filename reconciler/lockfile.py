@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from reconciler import lockcache
+from reconciler import lockcache, startup
 from reconciler.errors import LockfileError, PlanError
 from reconciler.inputs import MAX_LOCKFILE_BYTES, InputError, read_file
 from reconciler.journal import read_journal
@@ -127,6 +127,7 @@ def read_lockfile(path: Path) -> Lockfile:
     interrupted apply recorded but did not fold yet); an empty one when
     neither exists. Reading never writes: the next apply or state command
     folds a left-over journal."""
+    startup.end_startup()  # a state command's work begins here (one with a config began earlier)
     lock = _read_toml_lockfile(path)
     replayed = _replay(path, lock)
     return replayed if replayed is not None else lock

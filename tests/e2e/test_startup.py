@@ -143,6 +143,10 @@ def test_the_collector_pauses_for_start_up_and_resumes_with_the_work(workspace, 
     code, _, state = probe("plan", "-c", str(workspace.root / "missing.toml"))
     assert code == 1
     assert state["enabled"]
+    # a state command's work (reading the lockfile) runs with the collector on too
+    code, _, state = probe("state", "list", "-c", str(workspace.config))
+    assert code == 0
+    assert state["enabled"] and state["frozen"] > 10_000
 
 
 def test_an_embedding_process_keeps_its_collector_as_it_was(workspace, wav, run_cli):
