@@ -7,7 +7,8 @@ start-up). Python's collector still walks every one of them, in generation 0
 and again in 1 as they pile up, then again in every full collection, and once
 more at exit. So the entry point (`cli.main`, never an embedding process:
 tests invoke the click group) pauses the collector; when the command's own
-work begins (`config.load_config`, before any file is read), what exists is
+work begins (`config.load_config` before any file is read, or
+`lockfile.read_lockfile` for a state command), what exists is
 frozen (`gc.freeze`: kept out of every later collection and the one at exit,
 the start-up garbage included, once) and the collector resumes for the work,
 whose garbage it collects as before. Quickstart plan: 1,021 -> 946 M
