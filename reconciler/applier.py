@@ -225,8 +225,10 @@ class Applier:
         assert asset.file is not None
         payload = Payload.of_file(asset.file, size=asset.size, sha256=asset.sha256)
         try:
-            if verify or (batched and asset.size <= BATCH_VERIFY_MAX):
-                for _ in payload.chunks():
+            if batched and asset.size <= BATCH_VERIFY_MAX:
+                payload.read()  # one read, hashed against the plan
+            elif verify:
+                for _ in payload.chunks():  # chunk by chunk: any size, little memory
                     pass
             elif batched:
                 payload.check()

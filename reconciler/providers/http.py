@@ -158,6 +158,7 @@ class HttpProvider(Provider):
         self._clients: list[httpx.AsyncClient] = []
         self._busy: list[int] = []  # requests in flight per client
         self._token: str | None = None
+        self._token_key: str | None = None  # the token's sha256: requests in flight are counted per credential
         self._urls: dict[str, httpx.URL] = {}
         self._closed = False
 
@@ -195,7 +196,7 @@ class HttpProvider(Provider):
                 hint=f"Check the value of {self.token_env}: copy the credential again, without "
                 "quotes or line breaks.",
             )
-        self._token = value
+        self._token, self._token_key = value, None
 
     @property
     def token(self) -> str:
@@ -257,10 +258,11 @@ class HttpProvider(Provider):
         caps = self.capabilities
         if not caps.hard_concurrency_limit:
             return None
-        import hashlib
+        if self._token_key is None:  # once: this runs before every request
+            import hashlib
 
-        token_key = hashlib.sha256(self.token.encode()).hexdigest()
-        key = (_loop_key(), self.type_name, token_key)
+            self._token_key = hashlib.sha256(self.token.encode()).hexdigest()
+        key = (_loop_key(), self.type_name, self._token_key)
         if key not in self._inflight:
             self._inflight[key] = asyncio.Semaphore(caps.max_concurrency)
         return self._inflight[key]
